@@ -1,0 +1,67 @@
+//! Everything that touches the machine. Boot reads as a list: see
+//! [`boot_processor_init`] and [`smp::application_processor_init`].
+
+#[macro_use]
+mod serial;
+mod acpi;
+mod bootinfo;
+mod entry;
+mod exceptions;
+mod frames;
+mod gdt;
+mod heap;
+mod lapic;
+mod logger;
+mod paging;
+mod percpu;
+mod pit;
+mod smp;
+mod test_fault;
+
+use bulkhead_core::options::Options;
+use hermit_entry::boot_info::RawBootInfo;
+use log::{error, info, warn};
+
+/// The bootstrap processor's path from the loader's hand-over to a machine
+/// with every core online. Each step depends only on those above it.
+fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
+    percpu::init_bootstrap();
+    serial::init();
+    logger::init();
+    exceptions::init();
+    info!("bulkhead core {} starting", env!("CARGO_PKG_VERSION"));
+    let boot = bootinfo::init(raw_boot_info);
+    let (options, bad_option) = Options::parse(boot.cmdline());
+    if let Some(bad) = bad_option {
+        warn!("ignoring boot option `{}`: expected {}", bad.word, bad.expected);
+    }
+    test_fault::arm(options);
+    frames::init(boot);
+    paging::init(boot);
+    heap::init();
+    gdt::init();
+    exceptions::use_double_fault_stack();
+    let platform = acpi::discover();
+    lapic::init();
+    percpu::set_apic_id(lapic::id());
+    smp::start_application_processors(&platform);
+    smp::report_online(&platform);
+    test_fault::maybe_raise(0);
+    idle()
+}
+
+/// What a core does when it has nothing to run: sleep with interrupts off.
+fn idle() -> ! {
+    loop {
+        x86_64::instructions::interrupts::disable();
+        x86_64::instructions::hlt();
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let cpu = percpu::index();
+    error!("PANIC on core {cpu}: {info}");
+    error!("core {cpu} halted");
+    idle()
+}
