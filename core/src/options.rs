@@ -90,7 +90,11 @@ mod tests {
     /// A bad value is reported with the word, and no fault is armed.
     #[test]
     fn reports_bad_values() {
-        for word in ["bulkhead.test-fault=xx", "bulkhead.test-fault=gp@", "bulkhead.test-fault=gp@x"] {
+        for word in [
+            "bulkhead.test-fault=xx",
+            "bulkhead.test-fault=gp@",
+            "bulkhead.test-fault=gp@x",
+        ] {
             let (opts, bad) = Options::parse(word);
             assert_eq!(opts.test_fault, None);
             assert_eq!(bad.unwrap().word, word);

@@ -28,7 +28,10 @@ impl<const N: usize> Default for RangeSet<N> {
 impl<const N: usize> RangeSet<N> {
     /// An empty set.
     pub const fn new() -> Self {
-        Self { ranges: [const { 0..0 }; N], len: 0 }
+        Self {
+            ranges: [const { 0..0 }; N],
+            len: 0,
+        }
     }
 
     /// The ranges, lowest first.
@@ -146,7 +149,8 @@ mod tests {
         set.insert(0x2000..0x3000).unwrap();
         assert_eq!(ranges(&set), [0x1000..0x3000, 0x5000..0x6000]);
         set.insert(0x2800..0x5800).unwrap();
-        assert_eq!(ranges(&set), [0x1000..0x6000]);
+        let merged = 0x1000..0x6000;
+        assert_eq!(ranges(&set), [merged]);
         set.insert(0x7000..0x7000).unwrap();
         assert_eq!(set.total(), 0x5000);
     }
@@ -182,8 +186,14 @@ mod tests {
         set.insert(0x1000..0x3000).unwrap();
         set.insert(0x20_1000..0x80_0000).unwrap();
         assert_eq!(set.allocate(0x1000, 0x1000, u64::MAX), Some(0x1000));
-        assert_eq!(set.allocate(0x20_0000, 0x20_0000, u64::MAX), Some(0x40_0000));
-        assert_eq!(ranges(&set), [0x2000..0x3000, 0x20_1000..0x40_0000, 0x60_0000..0x80_0000]);
+        assert_eq!(
+            set.allocate(0x20_0000, 0x20_0000, u64::MAX),
+            Some(0x40_0000)
+        );
+        assert_eq!(
+            ranges(&set),
+            [0x2000..0x3000, 0x20_1000..0x40_0000, 0x60_0000..0x80_0000]
+        );
         assert_eq!(set.allocate(0x1000, 0x1000, 0x2000), None);
         assert_eq!(set.allocate(0x100_0000, 0x1000, u64::MAX), None);
         assert_eq!(set.allocate(0x1000, 3, u64::MAX), None);

@@ -80,7 +80,9 @@ impl Handoff {
     /// Reads a hand-off back; `None` unless it is [`valid`](Self::is_valid).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let word = |i: usize| -> Option<u64> {
-            Some(u64::from_le_bytes(bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?))
+            Some(u64::from_le_bytes(
+                bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?,
+            ))
         };
         let version_and_size = word(1)?;
         let handoff = Self {
@@ -121,9 +123,27 @@ mod tests {
         assert!(!Handoff { magic: 0, ..good }.is_valid());
         assert!(!Handoff { version: 2, ..good }.is_valid());
         assert!(!Handoff { size: 8, ..good }.is_valid());
-        assert!(!Handoff { container_len: 0x30_0000, ..good }.is_valid());
-        assert!(!Handoff { container_start: 0x1000, ..good }.is_valid());
-        assert!(!Handoff { container_len: u64::MAX, ..good }.is_valid());
+        assert!(
+            !Handoff {
+                container_len: 0x30_0000,
+                ..good
+            }
+            .is_valid()
+        );
+        assert!(
+            !Handoff {
+                container_start: 0x1000,
+                ..good
+            }
+            .is_valid()
+        );
+        assert!(
+            !Handoff {
+                container_len: u64::MAX,
+                ..good
+            }
+            .is_valid()
+        );
     }
 
     /// The byte form round-trips, and a damaged or short one is refused.

@@ -58,7 +58,9 @@ impl<'a> Info<'a> {
     }
 
     fn field(&self, flag: u32, at: usize) -> Option<u32> {
-        (self.flags() & flag != 0).then(|| read_u32(self.bytes, at)).flatten()
+        (self.flags() & flag != 0)
+            .then(|| read_u32(self.bytes, at))
+            .flatten()
     }
 
     /// Physical address of the NUL-terminated command line.
@@ -91,7 +93,8 @@ impl<'a> Info<'a> {
         let mut flags = self.flags();
         match cmdline_addr {
             Some(addr) => {
-                out[offset::CMDLINE..offset::CMDLINE + 4].copy_from_slice(&addr.to_le_bytes())
+                out[offset::CMDLINE..offset::CMDLINE + 4].copy_from_slice(&addr.to_le_bytes());
+                flags |= FLAG_CMDLINE;
             }
             None => flags &= !FLAG_CMDLINE,
         }
@@ -276,7 +279,10 @@ mod tests {
     /// The command line stops at its NUL and must be UTF-8.
     #[test]
     fn cmdline() {
-        assert_eq!(cmdline_str(b"bulkhead.img smp\0junk"), Some("bulkhead.img smp"));
+        assert_eq!(
+            cmdline_str(b"bulkhead.img smp\0junk"),
+            Some("bulkhead.img smp")
+        );
         assert_eq!(cmdline_str(b"abc"), Some("abc"));
         assert_eq!(cmdline_str(&[0xff, 0]), None);
     }

@@ -63,7 +63,11 @@ impl Platform {
 struct IdentityMapped;
 
 impl AcpiHandler for IdentityMapped {
-    unsafe fn map_physical_region<T>(&self, address: usize, size: usize) -> PhysicalMapping<Self, T> {
+    unsafe fn map_physical_region<T>(
+        &self,
+        address: usize,
+        size: usize,
+    ) -> PhysicalMapping<Self, T> {
         let virt = NonNull::new(address as *mut T).expect("ACPI table at address 0");
         // SAFETY: all physical memory is identity mapped, so the physical
         // address is the virtual one, for the whole region.
@@ -126,10 +130,16 @@ pub fn discover() -> Platform {
         platform.overrides.len()
     );
     for io in &platform.ioapics {
-        info!("  IOAPIC id {} at {:#x}, GSI base {}", io.id, io.address, io.gsi_base);
+        info!(
+            "  IOAPIC id {} at {:#x}, GSI base {}",
+            io.id, io.address, io.gsi_base
+        );
     }
     for o in &platform.overrides {
-        info!("  ISA IRQ {} -> GSI {} (flags {:#x})", o.irq, o.gsi, o.flags);
+        info!(
+            "  ISA IRQ {} -> GSI {} (flags {:#x})",
+            o.irq, o.gsi, o.flags
+        );
     }
     platform
 }

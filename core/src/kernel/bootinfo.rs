@@ -4,6 +4,7 @@
 //! memory map comes from the Multiboot copy it points at, and the loader's
 //! own [`Handoff`] sits directly in front of that copy.
 
+use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -48,14 +49,26 @@ impl Boot {
     }
 }
 
-static mut BOOT: MaybeUninit<Boot> = MaybeUninit::uninit();
+/// Written once by the bootstrap processor before any other core exists.
+struct BootCell(UnsafeCell<MaybeUninit<Boot>>);
+
+// SAFETY: the only write happens before `READY` is set and before other cores start.
+unsafe impl Sync for BootCell {}
+
+static BOOT: BootCell = BootCell(UnsafeCell::new(MaybeUninit::uninit()));
 static READY: AtomicBool = AtomicBool::new(false);
 
 /// Reads the loader's hand-over. Called once, by the bootstrap processor.
 pub fn init(raw: &'static RawBootInfo) -> &'static Boot {
-    assert!(!READY.load(Ordering::Acquire), "boot information read twice");
+    assert!(
+        !READY.load(Ordering::Acquire),
+        "boot information read twice"
+    );
     let info = BootInfo::from(*raw);
-    let PlatformInfo::Multiboot { command_line, multiboot_info_addr } = info.platform_info
+    let PlatformInfo::Multiboot {
+        command_line,
+        multiboot_info_addr,
+    } = info.platform_info
     else {
         panic!("the loader did not pass Multiboot information");
     };
@@ -89,7 +102,7 @@ pub fn init(raw: &'static RawBootInfo) -> &'static Boot {
     };
     // SAFETY: written once, by one core, before READY is set and before any
     // other core exists; afterwards only shared references are handed out.
-    let stored = unsafe { (*(&raw mut BOOT)).write(boot) };
+    let stored = unsafe { (*BOOT.0.get()).write(boot) };
     READY.store(true, Ordering::Release);
     stored
 }

@@ -3,13 +3,14 @@
 //! core's identity. An exception in the hypervisor is a hypervisor bug: the
 //! core that took it prints the dump and halts; the other cores go on.
 
+use core::cell::UnsafeCell;
 use core::fmt::Write;
 
 use log::error;
+use x86_64::VirtAddr;
 use x86_64::instructions::tables::lidt;
 use x86_64::registers::control::{Cr0, Cr2, Cr3, Cr4};
 use x86_64::structures::DescriptorTablePointer;
-use x86_64::VirtAddr;
 
 use super::gdt::DOUBLE_FAULT_IST;
 
@@ -66,7 +67,14 @@ impl Gate {
 #[repr(C, align(16))]
 struct Idt([Gate; 256]);
 
-static mut IDT: Idt = Idt([Gate::MISSING; 256]);
+/// The table every core loads. Written only by the bootstrap processor
+/// before any other core starts; read by the CPU through IDTR after that.
+struct SharedIdt(UnsafeCell<Idt>);
+
+// SAFETY: see `SharedIdt`: all writes happen on one core before others exist.
+unsafe impl Sync for SharedIdt {}
+
+static IDT: SharedIdt = SharedIdt(UnsafeCell::new(Idt([Gate::MISSING; 256])));
 
 // One 16-byte stub per exception vector. Vectors where the CPU pushes an error
 // code (8, 10-14, 17, 21, 29, 30) skip the dummy push, so every frame looks
@@ -145,7 +153,7 @@ pub fn init() {
     let base = stub_base();
     // SAFETY: runs once on the bootstrap processor before any other core
     // exists and before interrupts are enabled; nothing else touches IDT.
-    let idt = unsafe { &mut *(&raw mut IDT) };
+    let idt = unsafe { &mut *IDT.0.get() };
     for (vector, gate) in idt.0.iter_mut().take(EXCEPTION_VECTORS).enumerate() {
         *gate = Gate::interrupt(base + vector as u64 * STUB_STRIDE, 0);
     }
@@ -156,7 +164,7 @@ pub fn init() {
 pub fn use_double_fault_stack() {
     let handler = stub_base() + DOUBLE_FAULT as u64 * STUB_STRIDE;
     // SAFETY: only the bootstrap processor calls this, before other cores start.
-    let idt = unsafe { &mut *(&raw mut IDT) };
+    let idt = unsafe { &mut *IDT.0.get() };
     idt.0[DOUBLE_FAULT] = Gate::interrupt(handler, DOUBLE_FAULT_IST);
 }
 
@@ -164,7 +172,7 @@ pub fn use_double_fault_stack() {
 pub fn load() {
     let pointer = DescriptorTablePointer {
         limit: (core::mem::size_of::<Idt>() - 1) as u16,
-        base: VirtAddr::from_ptr(&raw const IDT),
+        base: VirtAddr::from_ptr(IDT.0.get()),
     };
     // SAFETY: the IDT is a 'static table of valid gates pointing at the stubs.
     unsafe { lidt(&pointer) };
@@ -234,9 +242,24 @@ extern "C" fn exception_handler(frame: &Frame) -> ! {
             f.rip, f.cs, f.rflags, f.rsp, f.ss
         );
         let rows = [
-            [("rax", f.rax), ("rbx", f.rbx), ("rcx", f.rcx), ("rdx", f.rdx)],
-            [("rsi", f.rsi), ("rdi", f.rdi), ("rbp", f.rbp), ("r8 ", f.r8)],
-            [("r9 ", f.r9), ("r10", f.r10), ("r11", f.r11), ("r12", f.r12)],
+            [
+                ("rax", f.rax),
+                ("rbx", f.rbx),
+                ("rcx", f.rcx),
+                ("rdx", f.rdx),
+            ],
+            [
+                ("rsi", f.rsi),
+                ("rdi", f.rdi),
+                ("rbp", f.rbp),
+                ("r8 ", f.r8),
+            ],
+            [
+                ("r9 ", f.r9),
+                ("r10", f.r10),
+                ("r11", f.r11),
+                ("r12", f.r12),
+            ],
         ];
         for row in rows {
             let _ = write!(out, "[cpu{cpu}]  ");

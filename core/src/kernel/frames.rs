@@ -44,7 +44,10 @@ pub fn init(boot: &Boot) {
         }
     }
     if boot.dropped_regions() > 0 {
-        warn!("{} memory map entries did not fit and were left unused", boot.dropped_regions());
+        warn!(
+            "{} memory map entries did not fit and were left unused",
+            boot.dropped_regions()
+        );
     }
     let core = boot.core_range();
     let reserved = [
@@ -53,7 +56,8 @@ pub fn init(boot: &Boot) {
         core.start & !(PAGE - 1)..core.end.next_multiple_of(PAGE),
     ];
     for range in reserved {
-        free.remove(range).expect("frame table full while reserving boot memory");
+        free.remove(range)
+            .expect("frame table full while reserving boot memory");
     }
     info!(
         "memory: {} KiB usable RAM in {count} ranges ({} MiB); {} KiB free after boot",
@@ -75,7 +79,8 @@ fn kind_name(kind: RegionKind) -> &'static str {
 
 /// `size` bytes aligned to `align`, below 4 GiB (boot structures only need a little).
 pub fn allocate(size: u64, align: u64) -> Option<u64> {
-    FREE.lock().allocate(size.next_multiple_of(PAGE), align.max(PAGE), BELOW_4G)
+    FREE.lock()
+        .allocate(size.next_multiple_of(PAGE), align.max(PAGE), BELOW_4G)
 }
 
 /// One zeroed 4 KiB page below 4 GiB.

@@ -73,7 +73,11 @@ pub fn init() {
 /// This core's APIC ID.
 pub fn id() -> u32 {
     let raw = read(reg::ID);
-    if x2apic() { raw as u32 } else { (raw >> 24) as u32 }
+    if x2apic() {
+        raw as u32
+    } else {
+        (raw >> 24) as u32
+    }
 }
 
 fn send(apic_id: u32, command: u64) {

@@ -33,7 +33,10 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     let boot = bootinfo::init(raw_boot_info);
     let (options, bad_option) = Options::parse(boot.cmdline());
     if let Some(bad) = bad_option {
-        warn!("ignoring boot option `{}`: expected {}", bad.word, bad.expected);
+        warn!(
+            "ignoring boot option `{}`: expected {}",
+            bad.word, bad.expected
+        );
     }
     test_fault::arm(options);
     frames::init(boot);

@@ -49,7 +49,11 @@ pub fn init(boot: &Boot) {
         write(pdpt, pdpt_slot, pd | TABLE);
         for slot in 0..512 {
             let page = gib + slot as u64 * TWO_MIB;
-            let caching = if holds_ram(boot, page) { 0 } else { CACHE_DISABLE | WRITE_THROUGH };
+            let caching = if holds_ram(boot, page) {
+                0
+            } else {
+                CACHE_DISABLE | WRITE_THROUGH
+            };
             write(pd, slot, page | PRESENT | WRITABLE | HUGE | caching);
         }
     }

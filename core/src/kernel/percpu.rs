@@ -18,7 +18,10 @@ pub struct PerCpu {
 }
 
 /// The bootstrap processor's record, usable before any heap exists.
-static BOOTSTRAP: PerCpu = PerCpu { index: 0, apic_id: AtomicU32::new(0) };
+static BOOTSTRAP: PerCpu = PerCpu {
+    index: 0,
+    apic_id: AtomicU32::new(0),
+};
 
 /// Points GS at the bootstrap processor's record. First thing the core does.
 pub fn init_bootstrap() {
@@ -27,7 +30,10 @@ pub fn init_bootstrap() {
 
 /// A fresh record for application processor `index`, kept for the machine's lifetime.
 pub fn new_record(index: u32, apic_id: u32) -> &'static PerCpu {
-    Box::leak(Box::new(PerCpu { index, apic_id: AtomicU32::new(apic_id) }))
+    Box::leak(Box::new(PerCpu {
+        index,
+        apic_id: AtomicU32::new(apic_id),
+    }))
 }
 
 /// Points this core's GS base at `record`.

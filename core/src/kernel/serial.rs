@@ -18,7 +18,15 @@ static OWNER: AtomicU32 = AtomicU32::new(NO_OWNER);
 
 /// Programs 115200 8N1 with FIFOs, as the loader did; harmless to repeat.
 pub fn init() {
-    for (offset, value) in [(1, 0x00), (3, 0x80), (0, 0x01), (1, 0x00), (3, 0x03), (2, 0xC7), (4, 0x03)] {
+    for (offset, value) in [
+        (1, 0x00),
+        (3, 0x80),
+        (0, 0x01),
+        (1, 0x00),
+        (3, 0x03),
+        (2, 0xC7),
+        (4, 0x03),
+    ] {
         // SAFETY: COM1's registers are I/O ports with no memory side effects.
         unsafe { Port::<u8>::new(COM1 + offset).write(value) };
     }

@@ -153,7 +153,11 @@ enum Symbol {
 pub fn start_application_processors(platform: &Platform) {
     let me = lapic::id();
     info!("core 0 online, apic id {me} (bootstrap processor)");
-    let others: Vec<u32> = platform.enabled_cpus().map(|c| c.apic_id).filter(|&id| id != me).collect();
+    let others: Vec<u32> = platform
+        .enabled_cpus()
+        .map(|c| c.apic_id)
+        .filter(|&id| id != me)
+        .collect();
     if others.is_empty() {
         return;
     }
@@ -163,7 +167,9 @@ pub fn start_application_processors(platform: &Platform) {
     // and the trampoline page lies in conventional memory, unused since the
     // loader copied the boot information above 1 MiB. Source and destination
     // do not overlap.
-    unsafe { core::ptr::copy_nonoverlapping(start as *const u8, TRAMPOLINE as *mut u8, len as usize) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(start as *const u8, TRAMPOLINE as *mut u8, len as usize)
+    };
     let params = (TRAMPOLINE + symbol(Symbol::Params) - start) as *mut Params;
 
     for (index, apic_id) in (1u32..).zip(others) {
@@ -196,7 +202,9 @@ pub fn start_application_processors(platform: &Platform) {
             waited += 1;
         }
         if !REPORTED_IN.load(Ordering::SeqCst) {
-            warn!("core {index} (apic id {apic_id}) did not start within {START_TIMEOUT_MILLIS} ms");
+            warn!(
+                "core {index} (apic id {apic_id}) did not start within {START_TIMEOUT_MILLIS} ms"
+            );
         }
     }
 }
@@ -212,9 +220,15 @@ pub fn report_online(platform: &Platform) {
     if online.len() == expected {
         info!("all {} cores online: apic ids {ids:?}", online.len());
     } else {
-        warn!("{} of {expected} cores online: apic ids {ids:?}", online.len());
+        warn!(
+            "{} of {expected} cores online: apic ids {ids:?}",
+            online.len()
+        );
     }
-    info!("{} KiB of memory free for partitions", frames::free_bytes() / 1024);
+    info!(
+        "{} KiB of memory free for partitions",
+        frames::free_bytes() / 1024
+    );
 }
 
 /// First Rust code on an application processor.

@@ -32,23 +32,23 @@ pub fn maybe_raise(core: u32) {
     ]
     .into_iter()
     .find(|&f| f as u64 == armed >> 32);
+    let Some(fault) = fault else { return };
     warn!("raising {fault:?} on core {core}, as bulkhead.test-fault asks");
     match fault {
-        Some(TestFault::InvalidOpcode) => {
+        TestFault::InvalidOpcode => {
             // SAFETY: deliberately faults: `ud2` raises #UD and has no other effect.
             unsafe { core::arch::asm!("ud2", options(nomem, nostack)) }
         }
-        Some(TestFault::GeneralProtection) => {
+        TestFault::GeneralProtection => {
             // SAFETY: deliberately faults: a non-canonical address raises #GP
             // before any memory is touched.
             unsafe { core::ptr::read_volatile(0x8000_0000_0000_0000 as *const u64) };
         }
-        Some(TestFault::PageFault) => {
+        TestFault::PageFault => {
             // SAFETY: deliberately faults: the identity map ends far below this
             // canonical address, so the read raises #PF and touches nothing.
             unsafe { core::ptr::read_volatile(0x0000_7FFF_FFFF_F000 as *const u64) };
         }
-        Some(TestFault::Breakpoint) => x86_64::instructions::interrupts::int3(),
-        None => {}
+        TestFault::Breakpoint => x86_64::instructions::interrupts::int3(),
     }
 }

@@ -10,9 +10,7 @@ use bulkhead_netboot::handoff::{HANDOFF_SIZE, Handoff};
 use bulkhead_netboot::mbinfo::{self, Info, MemoryMap, Region, RegionKind};
 use bulkhead_netboot::{EntryKind, Image, ImageError, layout};
 use hermit_entry::Entry;
-use hermit_entry::boot_info::{
-    BootInfo, HardwareInfo, PlatformInfo, RawBootInfo, SerialPortBase,
-};
+use hermit_entry::boot_info::{BootInfo, HardwareInfo, PlatformInfo, RawBootInfo, SerialPortBase};
 use hermit_entry::elf::{KernelObject, ParseKernelError};
 
 use crate::phys::{self, symbol_address};
@@ -43,7 +41,11 @@ enum Failure {
     NoCore,
     CoreElf(ParseKernelError),
     CoreNotRelocatable(u64),
-    NoRoom { what: &'static str, at: u64, len: u64 },
+    NoRoom {
+        what: &'static str,
+        at: u64,
+        len: u64,
+    },
 }
 
 impl From<ImageError> for Failure {
@@ -69,7 +71,10 @@ impl fmt::Display for Failure {
             Self::NoCore => f.write_str("the image holds no core entry"),
             Self::CoreElf(error) => write!(f, "entry 'core': {error}"),
             Self::CoreNotRelocatable(at) => {
-                write!(f, "entry 'core' is linked at {at:#x}; it must be position independent")
+                write!(
+                    f,
+                    "entry 'core' is linked at {at:#x}; it must be position independent"
+                )
             }
             Self::NoRoom { what, at, len } => write!(
                 f,
@@ -221,8 +226,8 @@ fn run(magic: u32, info_addr: u32) -> Result<Infallible, Failure> {
 /// How many bytes of usable RAM follow `start`, capped by the container's own
 /// declared length once its header has been read.
 fn container_len(start: u64, map: &MemoryMap<'_>) -> Result<u64, Failure> {
-    let region = available_region_containing(map, start)
-        .ok_or(Failure::ContainerOutsideRam(start))?;
+    let region =
+        available_region_containing(map, start).ok_or(Failure::ContainerOutsideRam(start))?;
     let available = region.end().min(MAPPED_LIMIT) - start;
     // SAFETY: the range is usable RAM below 4 GiB; the loader writes nothing
     // until the returned length has been computed and this slice is gone.
@@ -244,7 +249,15 @@ fn claim(map: &MemoryMap<'_>, what: &'static str, start: u64, len: u64) -> Resul
             available_region_containing(map, start).filter(|region| end <= region.end())
         })
         .is_some();
-    if fits { Ok(()) } else { Err(Failure::NoRoom { what, at: start, len }) }
+    if fits {
+        Ok(())
+    } else {
+        Err(Failure::NoRoom {
+            what,
+            at: start,
+            len,
+        })
+    }
 }
 
 fn read_cmdline(addr: u32, map: &MemoryMap<'_>) -> &'static str {

@@ -10,8 +10,6 @@
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
-mod serial;
-#[cfg(target_os = "none")]
 mod boot;
 #[cfg(target_os = "none")]
 mod entry;
@@ -19,6 +17,8 @@ mod entry;
 mod heap;
 #[cfg(target_os = "none")]
 mod phys;
+#[cfg(target_os = "none")]
+mod serial;
 
 /// On a hosted target there is nothing to run: the loader only exists for bare metal.
 #[cfg(not(target_os = "none"))]

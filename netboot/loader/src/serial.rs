@@ -16,7 +16,15 @@ pub struct Com1;
 impl Com1 {
     /// Programs 115200 baud, 8 data bits, no parity, one stop bit, FIFOs on.
     pub fn init() -> Self {
-        for (offset, value) in [(1, 0x00), (3, 0x80), (0, 0x01), (1, 0x00), (3, 0x03), (2, 0xC7), (4, 0x03)] {
+        for (offset, value) in [
+            (1, 0x00),
+            (3, 0x80),
+            (0, 0x01),
+            (1, 0x00),
+            (3, 0x03),
+            (2, 0xC7),
+            (4, 0x03),
+        ] {
             // SAFETY: COM1's registers are plain I/O ports with no memory side effects.
             unsafe { Port::<u8>::new(COM1 + offset).write(value) };
         }

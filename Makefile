@@ -1,0 +1,49 @@
+# Bulkhead: `make run` boots the default deployment in QEMU; `make test` runs
+# every check. Both install what a fresh Debian machine lacks first.
+
+CARGO       ?= cargo
+BARE        := x86_64-unknown-none
+BUILD       := build
+IMAGE       := $(BUILD)/bulkhead.img
+BARE_OUT    := target/$(BARE)/release
+# Crates that exist only for bare metal, and the no_std libraries they use.
+BARE_CRATES := -p bulkhead-loader -p bulkhead-core
+NOSTD_LIBS  := -p bulkhead-netboot -p bulkhead-config -p bulkhead-vcpu -p bulkhead-svm \
+               -p bulkhead-vmx -p bulkhead-vdevices -p bulkhead-netconsole
+QEMU_CPU    := qemu64,+svm,+npt
+
+.PHONY: all setup image run test lint host-test qemu-test clean
+
+all: image
+
+setup:
+	@scripts/setup.sh
+
+image: setup
+	$(CARGO) build --release --target $(BARE) $(BARE_CRATES)
+	$(CARGO) build --release -p bulkhead-cli
+	@mkdir -p $(BUILD)
+	target/release/bulkhead pack --loader $(BARE_OUT)/bulkhead-loader \
+		--core $(BARE_OUT)/bulkhead-core -o $(IMAGE)
+
+run: image
+	@echo "COM1 of the hypervisor follows; press Ctrl-A X to leave QEMU."
+	qemu-system-x86_64 -accel tcg -machine pc -cpu $(QEMU_CPU) -smp 4 -m 512M \
+		-display none -serial mon:stdio -nic none -no-reboot -kernel $(IMAGE)
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --target $(BARE) $(BARE_CRATES) $(NOSTD_LIBS) -- -D warnings
+
+host-test: setup
+	$(CARGO) test --workspace --exclude bulkhead-qemu-tests
+
+qemu-test: image
+	BULKHEAD_IMAGE=$(abspath $(IMAGE)) $(CARGO) test -p bulkhead-qemu-tests -- --test-threads 2
+
+test: lint host-test qemu-test
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

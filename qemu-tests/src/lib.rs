@@ -1,0 +1,91 @@
+//! Boots Bulkhead images in QEMU and asserts on what they print.
+//!
+//! A test builds a [`Qemu`], starts it, and waits on the [`Machine`] for serial lines:
+//!
+//! ```no_run
+//! use bulkhead_qemu_tests::{Qemu, image_path, timeout};
+//!
+//! let mut machine = Qemu::kernel(image_path()).smp(2).start().unwrap();
+//! machine.expect("bulkhead: partitions up", timeout::BOOT).unwrap();
+//! machine.wait_halted(timeout::HALT).unwrap();
+//! ```
+//!
+//! Nothing here sleeps: every wait is for a condition (a serial line, QEMU's exit, a vCPU
+//! state reported over QMP) and ends at a deadline. Every timeout handed to a [`Machine`]
+//! is multiplied by `BULKHEAD_TIMEOUT_SCALE` (see [`timeout`]). When a wait fails, the
+//! [`HarnessError`] carries QEMU's command line, the whole serial log and QEMU's stderr,
+//! and both its `Display` and its `Debug` print them, so `.unwrap()` in a test shows
+//! everything that is needed to see why.
+//!
+//! The QEMU binary is `qemu-system-x86_64` from `PATH`, or the one named by
+//! `BULKHEAD_QEMU`.
+
+mod error;
+mod machine;
+mod qemu;
+mod qmp;
+mod streams;
+pub mod timeout;
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use error::{HarnessError, Report};
+pub use machine::Machine;
+pub use qemu::{DEFAULT_CPU, DEFAULT_MEMORY_MIB, Nic, Qemu, debug_exit_code};
+pub use tempfile::TempPath;
+
+/// Environment variable that names the deployment image the tests boot.
+pub const IMAGE_ENV: &str = "BULKHEAD_IMAGE";
+
+/// The deployment image under test: `$BULKHEAD_IMAGE`, or `build/bulkhead.img` at the
+/// workspace root.
+///
+/// # Panics
+///
+/// If the image does not exist, with a message that says how to build it: a test that
+/// needs the image cannot do anything useful without it.
+pub fn image_path() -> PathBuf {
+    let path = match env::var_os(IMAGE_ENV) {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join("build").join("bulkhead.img"),
+    };
+    assert!(
+        path.is_file(),
+        "no Bulkhead image at {}: run `make image` (or `make test`) first, \
+         or point {IMAGE_ENV} at an image",
+        path.display()
+    );
+    path
+}
+
+/// The workspace root, which holds this crate's directory.
+fn workspace_root() -> &'static Path {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir)
+}
+
+/// Writes a copy of `image`, changed by `edit`, to a temporary file and returns its path;
+/// the file is deleted when the returned [`TempPath`] is dropped.
+///
+/// Tests use this to boot damaged or altered images without touching the original.
+///
+/// # Panics
+///
+/// If the image cannot be read or the copy cannot be written.
+pub fn temp_copy_with(image: impl AsRef<Path>, edit: impl FnOnce(&mut Vec<u8>)) -> TempPath {
+    let image = image.as_ref();
+    let mut bytes = fs::read(image)
+        .unwrap_or_else(|err| panic!("cannot read image {}: {err}", image.display()));
+    edit(&mut bytes);
+    let copy = tempfile::Builder::new()
+        .prefix("bulkhead-image-")
+        .suffix(".img")
+        .tempfile()
+        .unwrap_or_else(|err| panic!("cannot create a temporary image file: {err}"))
+        .into_temp_path();
+    fs::write(&copy, &bytes)
+        .unwrap_or_else(|err| panic!("cannot write image copy {}: {err}", copy.display()));
+    copy
+}
