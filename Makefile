@@ -12,7 +12,7 @@ NOSTD_LIBS  := -p bulkhead-netboot -p bulkhead-config -p bulkhead-vcpu -p bulkhe
                -p bulkhead-vmx -p bulkhead-vdevices -p bulkhead-netconsole
 QEMU_CPU    := qemu64,+svm,+npt
 
-.PHONY: all setup image run test lint host-test qemu-test clean
+.PHONY: all setup image run test lint host-test qemu-test fuzz clean
 
 all: image
 
@@ -40,9 +40,15 @@ host-test: setup
 	$(CARGO) test --workspace --exclude bulkhead-qemu-tests
 
 qemu-test: image
-	BULKHEAD_IMAGE=$(abspath $(IMAGE)) $(CARGO) test -p bulkhead-qemu-tests -- --test-threads 2
+	BULKHEAD_IMAGE=$(abspath $(IMAGE)) BULKHEAD_CLI=$(abspath target/release/bulkhead) \
+		$(CARGO) test -p bulkhead-qemu-tests -- --test-threads 2
 
-test: lint host-test qemu-test
+# Coverage-guided fuzzing of the compiled partition table's parser, briefly.
+FUZZ_SECONDS ?= 20
+fuzz: setup
+	config/fuzz/run.sh $(FUZZ_SECONDS)
+
+test: lint host-test qemu-test fuzz
 
 clean:
 	$(CARGO) clean

@@ -60,6 +60,17 @@ pub enum CliError {
         /// The file.
         path: PathBuf,
     },
+    /// The deployment file has problems; the rendered diagnostics follow.
+    #[error("the deployment has problems:\n{0}")]
+    Config(String),
+    /// A partition table could not be compiled, or one in an image could not be read back.
+    #[error("{}: partition table: {source}", path.display())]
+    Compile {
+        /// The deployment file.
+        path: PathBuf,
+        /// Why.
+        source: bulkhead_config::CompiledError,
+    },
     /// Writing to standard output failed.
     #[error("cannot write to standard output: {0}")]
     Stdout(#[from] io::Error),

@@ -1,5 +1,6 @@
 //! The `bulkhead` command: packs deployments into a bootable image and inspects them.
 
+mod deploy;
 mod error;
 mod pack;
 mod show;
@@ -42,6 +43,28 @@ enum Command {
         #[arg(short = 'o', long = "output", value_name = "OUT")]
         output: PathBuf,
     },
+    /// Check a deployment file: syntax, keys, values, cross-partition conflicts and the
+    /// guests' files. Prints every problem with its line; exits with status 1 if any.
+    Check {
+        /// The deployment's TOML file.
+        config: PathBuf,
+    },
+    /// Check a deployment and build its bootable image: the core, the compiled
+    /// partition table and every partition's kernel, initrd and modules.
+    Build {
+        /// The deployment's TOML file.
+        config: PathBuf,
+        /// The loader stage ELF [default: beside this program's build output,
+        /// x86_64-unknown-none/release/bulkhead-loader].
+        #[arg(long, value_name = "LOADER_ELF")]
+        loader: Option<PathBuf>,
+        /// The hypervisor core ELF [default: likewise, bulkhead-core].
+        #[arg(long, value_name = "CORE_ELF")]
+        core: Option<PathBuf>,
+        /// Where to write the image.
+        #[arg(short = 'o', long = "output", value_name = "IMAGE")]
+        output: PathBuf,
+    },
     /// Check an image (or a bare container) and list its entries with their digests.
     /// Exits with status 1 if any check fails.
     Show {
@@ -61,6 +84,19 @@ fn main() -> ExitCode {
             output,
         } => pack::run(&loader, &core, &entries, &output, &mut stdout),
         Command::Show { image } => show::run(&image, &mut stdout),
+        Command::Check { config } => deploy::check(&config, &mut stdout),
+        Command::Build {
+            config,
+            loader,
+            core,
+            output,
+        } => deploy::build(
+            &config,
+            loader.as_deref(),
+            core.as_deref(),
+            &output,
+            &mut stdout,
+        ),
     };
     let _ = stdout.flush();
     match result {

@@ -65,8 +65,19 @@ fn write_replacing(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     result.map_err(error)
 }
 
-/// Builds the container (core first, as `core:core`, then the `--entry` files in
-/// order), wraps it with the loader, writes it to `output`, and prints a summary.
+/// One entry on its way into the container.
+pub struct Source {
+    /// What it holds.
+    pub kind: EntryKind,
+    /// Its name in the image.
+    pub name: String,
+    /// Its bytes.
+    pub data: Vec<u8>,
+    /// Where they came from, for messages.
+    pub origin: PathBuf,
+}
+
+/// `bulkhead pack`: the core first, as `core:core`, then the `--entry` files in order.
 pub fn run(
     loader: &Path,
     core: &Path,
@@ -74,20 +85,41 @@ pub fn run(
     output: &Path,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let loader_elf = read(loader)?;
     let core_spec = EntrySpec {
         kind: EntryKind::Core,
         name: "core".into(),
         path: core.into(),
     };
+    let sources = std::iter::once(&core_spec)
+        .chain(entries)
+        .map(|spec| {
+            Ok(Source {
+                kind: spec.kind,
+                name: spec.name.clone(),
+                data: read(&spec.path)?,
+                origin: spec.path.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, CliError>>()?;
+    write_image(loader, sources, output, out)
+}
+
+/// Builds the container from `sources` in order, wraps it with the loader, reads it
+/// back the way the loader will, writes it to `output`, and prints a summary.
+pub fn write_image(
+    loader: &Path,
+    sources: Vec<Source>,
+    output: &Path,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let loader_elf = read(loader)?;
     let mut builder = ImageBuilder::new();
-    for spec in std::iter::once(&core_spec).chain(entries) {
-        let data = read(&spec.path)?;
+    for source in sources {
         builder = builder
-            .entry(spec.kind, &spec.name, data)
-            .map_err(|source| CliError::Build {
-                path: spec.path.clone(),
-                source,
+            .entry(source.kind, &source.name, source.data)
+            .map_err(|error| CliError::Build {
+                path: source.origin,
+                source: error,
             })?;
     }
     let container = builder.build();

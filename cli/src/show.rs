@@ -3,9 +3,11 @@
 use std::io::Write;
 use std::path::Path;
 
+use bulkhead_config::Deployment;
 use bulkhead_netboot::multiboot::container_range;
-use bulkhead_netboot::{HexDigest, Image, MAGIC, VERSION};
+use bulkhead_netboot::{EntryKind, HexDigest, Image, MAGIC, VERSION};
 
+use crate::deploy::print_partitions;
 use crate::error::CliError;
 use crate::pack::{print_table, read};
 
@@ -73,5 +75,19 @@ pub fn run(path: &Path, out: &mut dyn Write) -> Result<(), CliError> {
         return Err(image_error(err));
     }
     writeln!(out, "all {} entries verified", image.entry_count())?;
+    if let Some(table) = image.first(EntryKind::PartitionTable) {
+        let deployment =
+            Deployment::from_bytes(table.data).map_err(|source| CliError::Compile {
+                path: path.into(),
+                source,
+            })?;
+        writeln!(
+            out,
+            "partition table '{}': {} partition(s)",
+            table.name,
+            deployment.partitions.len()
+        )?;
+        print_partitions(&deployment, out)?;
+    }
     Ok(())
 }

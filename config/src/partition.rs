@@ -51,6 +51,20 @@ pub struct MemoryRegion {
     pub size: u64,
 }
 
+impl Partition {
+    /// Name of the image entry holding this partition's kernel (kind `kernel`) and,
+    /// if any, its initrd (kind `initrd`): the partition's own name.
+    pub fn kernel_entry_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Name of the image entry holding module `index` (kind `module`): `NAME.mINDEX`.
+    /// Partition names and module counts are bounded so this fits an entry name.
+    pub fn module_entry_name(&self, index: usize) -> String {
+        alloc::format!("{}.m{index}", self.name)
+    }
+}
+
 impl MemoryRegion {
     /// One past the last byte, or `None` on overflow.
     pub fn end(&self) -> Option<u64> {

@@ -60,6 +60,32 @@ pub fn image_path() -> PathBuf {
     path
 }
 
+/// Environment variable naming the `bulkhead` command under test.
+pub const CLI_ENV: &str = "BULKHEAD_CLI";
+
+/// The `bulkhead` command under test: `$BULKHEAD_CLI`, or `target/release/bulkhead`
+/// at the workspace root.
+///
+/// # Panics
+///
+/// If it does not exist, saying how to build it.
+pub fn cli_path() -> PathBuf {
+    let path = match env::var_os(CLI_ENV) {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root()
+            .join("target")
+            .join("release")
+            .join("bulkhead"),
+    };
+    assert!(
+        path.is_file(),
+        "no bulkhead command at {}: run `make image` (or `make test`) first, \
+         or point {CLI_ENV} at one",
+        path.display()
+    );
+    path
+}
+
 /// The workspace root, which holds this crate's directory.
 fn workspace_root() -> &'static Path {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));

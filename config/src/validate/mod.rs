@@ -31,8 +31,12 @@ pub mod limits {
     pub const MIN_CONSOLE_KEY_LEN: usize = 32;
     /// The longest console key, in bytes.
     pub const MAX_CONSOLE_KEY_LEN: usize = 1024;
-    /// The longest partition name, in characters.
-    pub const MAX_NAME_LEN: usize = 32;
+    /// The longest partition name, in characters. Image entries are named after
+    /// their partition (`NAME` for the kernel and initrd, `NAME.mN` for module N),
+    /// and an entry name holds at most 32 bytes.
+    pub const MAX_NAME_LEN: usize = 24;
+    /// The most modules one partition may load (keeps `NAME.mN` within 32 bytes).
+    pub const MAX_MODULES: usize = 64;
     /// The most UARTs one partition may have.
     pub const MAX_UARTS: usize = 4;
     /// Highest IRQ with only the 8259 pair.

@@ -199,6 +199,15 @@ impl Checker<'_> {
                 "modules are for \"multiboot\" and \"pvh\"; Linux takes an initrd",
             );
         }
+        if b.modules.len() > MAX_MODULES {
+            self.report(
+                format!("{bp}.modules"),
+                format!(
+                    "{} modules given; a partition loads at most {MAX_MODULES}",
+                    b.modules.len()
+                ),
+            );
+        }
         for (k, m) in b.modules.iter().enumerate() {
             if m.path.is_empty() {
                 self.report(

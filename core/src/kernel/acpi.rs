@@ -56,6 +56,16 @@ impl Platform {
     pub fn enabled_cpus(&self) -> impl Iterator<Item = Cpu> + '_ {
         self.cpus.iter().copied().filter(|c| c.enabled)
     }
+
+    /// `(core index, APIC ID)` as the partition table counts cores: 0 is the
+    /// bootstrap processor, then every other enabled core in MADT order.
+    pub fn core_indexes(&self, bsp_apic_id: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let others = self
+            .enabled_cpus()
+            .map(|c| c.apic_id)
+            .filter(move |&id| id != bsp_apic_id);
+        (0u32..).zip(core::iter::once(bsp_apic_id).chain(others))
+    }
 }
 
 /// ACPI tables are reached through the identity map.

@@ -83,6 +83,12 @@ pub fn allocate(size: u64, align: u64) -> Option<u64> {
         .allocate(size.next_multiple_of(PAGE), align.max(PAGE), BELOW_4G)
 }
 
+/// `size` bytes aligned to `align`, anywhere in RAM (partition memory).
+pub fn allocate_anywhere(size: u64, align: u64) -> Option<u64> {
+    FREE.lock()
+        .allocate(size.next_multiple_of(PAGE), align.max(PAGE), u64::MAX)
+}
+
 /// One zeroed 4 KiB page below 4 GiB.
 pub fn allocate_zeroed_page() -> Option<u64> {
     let page = allocate(PAGE, PAGE)?;

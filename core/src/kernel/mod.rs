@@ -5,6 +5,7 @@
 mod serial;
 mod acpi;
 mod bootinfo;
+mod deployment;
 mod entry;
 mod exceptions;
 mod frames;
@@ -47,6 +48,14 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     let platform = acpi::discover();
     lapic::init();
     percpu::set_apic_id(lapic::id());
+    match deployment::load(boot, &platform, lapic::id()) {
+        Ok(Some(checked)) => deployment::report(&checked),
+        Ok(None) => warn!("the image carries no partition table: there is nothing to run"),
+        Err(refusal) => {
+            deployment::report_refusal(&refusal);
+            idle()
+        }
+    }
     smp::start_application_processors(&platform);
     smp::report_online(&platform);
     test_fault::maybe_raise(0);

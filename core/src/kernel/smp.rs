@@ -153,11 +153,7 @@ enum Symbol {
 pub fn start_application_processors(platform: &Platform) {
     let me = lapic::id();
     info!("core 0 online, apic id {me} (bootstrap processor)");
-    let others: Vec<u32> = platform
-        .enabled_cpus()
-        .map(|c| c.apic_id)
-        .filter(|&id| id != me)
-        .collect();
+    let others: Vec<(u32, u32)> = platform.core_indexes(me).skip(1).collect();
     if others.is_empty() {
         return;
     }
@@ -172,7 +168,7 @@ pub fn start_application_processors(platform: &Platform) {
     };
     let params = (TRAMPOLINE + symbol(Symbol::Params) - start) as *mut Params;
 
-    for (index, apic_id) in (1u32..).zip(others) {
+    for (index, apic_id) in others {
         let stack = frames::allocate(AP_STACK_SIZE, 4096).expect("no memory for a core's stack");
         let record: &'static PerCpu = percpu::new_record(index, apic_id);
         let entry: extern "C" fn(&'static PerCpu) -> ! = application_processor_init;
@@ -226,7 +222,7 @@ pub fn report_online(platform: &Platform) {
         );
     }
     info!(
-        "{} KiB of memory free for partitions",
+        "{} KiB of memory not assigned to any partition",
         frames::free_bytes() / 1024
     );
 }
