@@ -5,6 +5,7 @@ CARGO       ?= cargo
 BARE        := x86_64-unknown-none
 BUILD       := build
 IMAGE       := $(BUILD)/bulkhead.img
+GUESTS      := $(BUILD)/guests
 BARE_OUT    := target/$(BARE)/release
 # Crates that exist only for bare metal, and the no_std libraries they use.
 BARE_CRATES := -p bulkhead-loader -p bulkhead-core
@@ -12,7 +13,7 @@ NOSTD_LIBS  := -p bulkhead-netboot -p bulkhead-config -p bulkhead-vcpu -p bulkhe
                -p bulkhead-vmx -p bulkhead-vdevices -p bulkhead-netconsole
 QEMU_CPU    := qemu64,+svm,+npt
 
-.PHONY: all setup image run test lint host-test qemu-test fuzz clean
+.PHONY: all setup image guests run test lint host-test qemu-test fuzz clean
 
 all: image
 
@@ -25,6 +26,10 @@ image: setup
 	@mkdir -p $(BUILD)
 	target/release/bulkhead pack --loader $(BARE_OUT)/bulkhead-loader \
 		--core $(BARE_OUT)/bulkhead-core -o $(IMAGE)
+
+# The small bare-metal test guests (GNU as/ld), one per boot protocol and more.
+guests:
+	qemu-tests/guests/build.sh $(GUESTS)
 
 run: image
 	@echo "COM1 of the hypervisor follows; press Ctrl-A X to leave QEMU."
