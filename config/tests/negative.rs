@@ -256,18 +256,26 @@ fn invalid_partition_name() {
 fn partition_name_too_long() {
     let long = "a".repeat(25);
     let src = with(&PART.replace("name = \"a\"", &format!("name = \"{long}\" #<")));
-    expect_only(&src, &format!("`{long}` is not a valid partition name: expected 1 to 24"));
+    expect_only(
+        &src,
+        &format!("`{long}` is not a valid partition name: expected 1 to 24"),
+    );
 }
 
 /// A partition loads at most 64 modules.
 #[test]
 fn too_many_modules() {
     let modules: Vec<String> = (0..65).map(|i| format!("\"m{i}.bin\"")).collect();
-    let part = PART.replace("protocol = \"linux\"", "protocol = \"multiboot\"").replace(
-        "kernel = \"bzImage\"",
-        &format!("kernel = \"mb.elf\"\nmodules = [{}] #<", modules.join(", ")),
+    let part = PART
+        .replace("protocol = \"linux\"", "protocol = \"multiboot\"")
+        .replace(
+            "kernel = \"bzImage\"",
+            &format!("kernel = \"mb.elf\"\nmodules = [{}] #<", modules.join(", ")),
+        );
+    expect_only(
+        &with(&part),
+        "65 modules given; a partition loads at most 64",
     );
-    expect_only(&with(&part), "65 modules given; a partition loads at most 64");
 }
 
 /// A partition without a name is refused.

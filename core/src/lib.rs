@@ -3,5 +3,9 @@
 
 #![cfg_attr(not(test), no_std)]
 
+extern crate alloc;
+
 pub mod options;
+pub mod policy;
+pub mod range_map;
 pub mod ranges;

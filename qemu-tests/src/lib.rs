@@ -86,6 +86,72 @@ pub fn cli_path() -> PathBuf {
     path
 }
 
+/// The directory holding the bare-metal test guests (`guests/build.sh`),
+/// built on first use in this process into `target/test-guests`. The build
+/// script moves each finished file into place, so concurrent test processes
+/// never see a half-written guest.
+///
+/// # Panics
+///
+/// If the build fails, with its output.
+pub fn guest_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = workspace_root().join("target").join("test-guests");
+        let script = workspace_root().join("qemu-tests/guests/build.sh");
+        let output = std::process::Command::new("bash")
+            .arg(&script)
+            .arg(&out)
+            .output()
+            .unwrap_or_else(|err| panic!("cannot run {}: {err}", script.display()));
+        assert!(
+            output.status.success(),
+            "{} failed ({}):\n{}{}",
+            script.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+        );
+        out
+    })
+}
+
+/// A deployment built for a test: the directory (deleted on drop) and the image in it.
+pub struct Deployment {
+    /// Holds `deploy.toml` and `deploy.img`.
+    pub dir: tempfile::TempDir,
+    /// The built image.
+    pub image: PathBuf,
+}
+
+/// Writes `config` (with `{guests}` replaced by [`guest_dir`]) to a fresh
+/// directory and builds it with `bulkhead build`.
+///
+/// # Panics
+///
+/// If the build fails, with the command's output.
+pub fn build_deployment(config: &str) -> Deployment {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let toml = dir.path().join("deploy.toml");
+    let image = dir.path().join("deploy.img");
+    let config = config.replace("{guests}", &guest_dir().display().to_string());
+    fs::write(&toml, config).expect("writable temporary directory");
+    let output = std::process::Command::new(cli_path())
+        .arg("build")
+        .arg(&toml)
+        .arg("-o")
+        .arg(&image)
+        .output()
+        .expect("the bulkhead command runs");
+    assert!(
+        output.status.success(),
+        "bulkhead build failed:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Deployment { dir, image }
+}
+
 /// The workspace root, which holds this crate's directory.
 fn workspace_root() -> &'static Path {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -275,6 +275,25 @@ impl Machine {
 
     /// Waits for lines until one makes `matcher` return a value, QEMU exits or the
     /// deadline passes.
+    /// Waits until a line containing `needle` is anywhere in the log, from the
+    /// first line on, and leaves the reading position where it was: for output
+    /// of partitions that run side by side, whose lines interleave in no fixed order.
+    pub fn expect_any_order(
+        &mut self,
+        needle: &str,
+        timeout: Duration,
+    ) -> Result<String, HarnessError> {
+        let cursor = self.cursor;
+        self.cursor = 0;
+        let found = self.await_line(
+            format!("a serial line (anywhere in the log) containing {needle:?}"),
+            timeout,
+            |line| line.contains(needle).then(|| line.to_owned()),
+        );
+        self.cursor = cursor;
+        found
+    }
+
     fn await_line<T>(
         &mut self,
         awaited: String,

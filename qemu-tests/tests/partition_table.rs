@@ -236,7 +236,10 @@ fn a_table_breaking_the_rules_is_refused_at_boot() {
 
     let mut machine = Qemu::kernel(&image).smp(3).start().unwrap();
     machine
-        .expect("partition table refused: the table breaks the deployment rules", BOOT)
+        .expect(
+            "partition table refused: the table breaks the deployment rules",
+            BOOT,
+        )
         .unwrap();
     machine.expect("  partition[1].cores[0]: ", BOOT).unwrap();
     machine

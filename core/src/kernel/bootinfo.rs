@@ -4,14 +4,13 @@
 //! memory map comes from the Multiboot copy it points at, and the loader's
 //! own [`Handoff`] sits directly in front of that copy.
 
-use core::cell::UnsafeCell;
-use core::mem::MaybeUninit;
 use core::ops::Range;
-use core::sync::atomic::{AtomicBool, Ordering};
 
 use bulkhead_netboot::handoff::{HANDOFF_SIZE, Handoff};
 use bulkhead_netboot::mbinfo::{self, Info, MemoryMap, Region};
 use hermit_entry::boot_info::{BootInfo, PlatformInfo, RawBootInfo};
+
+use super::once::SetOnce;
 
 /// More entries than any firmware map this project has met; extra ones are reported.
 const MAX_REGIONS: usize = 64;
@@ -49,21 +48,10 @@ impl Boot {
     }
 }
 
-/// Written once by the bootstrap processor before any other core exists.
-struct BootCell(UnsafeCell<MaybeUninit<Boot>>);
-
-// SAFETY: the only write happens before `READY` is set and before other cores start.
-unsafe impl Sync for BootCell {}
-
-static BOOT: BootCell = BootCell(UnsafeCell::new(MaybeUninit::uninit()));
-static READY: AtomicBool = AtomicBool::new(false);
+static BOOT: SetOnce<Boot> = SetOnce::new();
 
 /// Reads the loader's hand-over. Called once, by the bootstrap processor.
 pub fn init(raw: &'static RawBootInfo) -> &'static Boot {
-    assert!(
-        !READY.load(Ordering::Acquire),
-        "boot information read twice"
-    );
     let info = BootInfo::from(*raw);
     let PlatformInfo::Multiboot {
         command_line,
@@ -100,11 +88,13 @@ pub fn init(raw: &'static RawBootInfo) -> &'static Boot {
         dropped_regions,
         cmdline: command_line.unwrap_or(""),
     };
-    // SAFETY: written once, by one core, before READY is set and before any
-    // other core exists; afterwards only shared references are handed out.
-    let stored = unsafe { (*BOOT.0.get()).write(boot) };
-    READY.store(true, Ordering::Release);
-    stored
+    BOOT.set(boot)
+}
+
+/// The boot information, once [`init`] has run.
+pub fn get() -> &'static Boot {
+    BOOT.get()
+        .expect("boot information is read before any other core starts")
 }
 
 /// # Safety

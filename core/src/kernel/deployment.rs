@@ -16,6 +16,7 @@ use log::{error, info};
 use super::acpi::Platform;
 use super::bootinfo::Boot;
 use super::frames;
+use super::once::SetOnce;
 
 /// Partition memory is placed on 2 MiB boundaries so nested paging can use large pages.
 const PARTITION_ALIGN: u64 = 2 << 20;
@@ -102,6 +103,28 @@ pub fn load(
         deployment,
         placements,
     }))
+}
+
+static CHECKED: SetOnce<Checked> = SetOnce::new();
+
+/// Makes the accepted table visible to every core. Before other cores start.
+pub fn publish(checked: Checked) -> &'static Checked {
+    CHECKED.set(checked)
+}
+
+/// The partition assigned to core `index`, if any: its position in the
+/// table, its configuration and its memory.
+pub fn partition_for_core(
+    index: u32,
+) -> Option<(usize, &'static bulkhead_config::Partition, Placement)> {
+    let checked = CHECKED.get()?;
+    checked
+        .deployment
+        .partitions
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.cores.first() == Some(&index))
+        .map(|(i, p)| (i, p, checked.placements[i]))
 }
 
 /// Logs why the table was refused, one line per problem.

@@ -168,6 +168,15 @@ pub fn use_double_fault_stack() {
     idt.0[DOUBLE_FAULT] = Gate::interrupt(handler, DOUBLE_FAULT_IST);
 }
 
+/// Points `vector` at `handler` (an interrupt gate on the current stack).
+/// Bootstrap processor only, before other cores start.
+pub fn set_interrupt_gate(vector: u8, handler: u64) {
+    // SAFETY: see `SharedIdt`: only the bootstrap processor writes, before
+    // other cores exist.
+    let idt = unsafe { &mut *IDT.0.get() };
+    idt.0[usize::from(vector)] = Gate::interrupt(handler, 0);
+}
+
 /// Loads the shared IDT on the running core.
 pub fn load() {
     let pointer = DescriptorTablePointer {

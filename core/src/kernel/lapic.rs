@@ -20,7 +20,16 @@ mod reg {
     pub const SPURIOUS: u32 = 0xF0;
     pub const ICR_LOW: u32 = 0x300;
     pub const ICR_HIGH: u32 = 0x310;
+    pub const EOI: u32 = 0xB0;
+    pub const LVT_TIMER: u32 = 0x320;
+    pub const TIMER_INITIAL: u32 = 0x380;
+    pub const TIMER_CURRENT: u32 = 0x390;
+    pub const TIMER_DIVIDE: u32 = 0x3E0;
 }
+
+const LVT_MASKED: u64 = 1 << 16;
+/// Divide configuration 0b011: divide by 16.
+const DIVIDE_BY_16: u64 = 0b0011;
 
 const SPURIOUS_VECTOR: u64 = 0xFF;
 const SOFTWARE_ENABLE: u64 = 1 << 8;
@@ -90,6 +99,37 @@ fn send(apic_id: u32, command: u64) {
             core::hint::spin_loop();
         }
     }
+}
+
+/// Starts the timer counting down from `count` with its interrupt masked
+/// (for calibration).
+pub fn timer_count_down(count: u32) {
+    write(reg::TIMER_DIVIDE, DIVIDE_BY_16);
+    write(reg::LVT_TIMER, LVT_MASKED);
+    write(reg::TIMER_INITIAL, count.into());
+}
+
+/// The timer's current count.
+pub fn timer_current() -> u32 {
+    read(reg::TIMER_CURRENT) as u32
+}
+
+/// Arms the timer to raise `vector` once, after `ticks` at divide-by-16.
+pub fn timer_one_shot(vector: u8, ticks: u32) {
+    write(reg::TIMER_DIVIDE, DIVIDE_BY_16);
+    write(reg::LVT_TIMER, vector.into());
+    write(reg::TIMER_INITIAL, ticks.into());
+}
+
+/// Stops the timer and masks its interrupt.
+pub fn timer_stop() {
+    write(reg::LVT_TIMER, LVT_MASKED);
+    write(reg::TIMER_INITIAL, 0);
+}
+
+/// Signals the end of the interrupt being handled.
+pub fn end_of_interrupt() {
+    write(reg::EOI, 0);
 }
 
 /// INIT IPI: resets the target core into wait-for-SIPI.

@@ -11,13 +11,20 @@ mod exceptions;
 mod frames;
 mod gdt;
 mod heap;
+mod interrupts;
 mod lapic;
+mod legacy_pic;
 mod logger;
+mod once;
 mod paging;
+mod partition;
 mod percpu;
 mod pit;
 mod smp;
+mod svm_host;
 mod test_fault;
+mod time;
+mod wallclock;
 
 use bulkhead_core::options::Options;
 use hermit_entry::boot_info::RawBootInfo;
@@ -46,10 +53,17 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     gdt::init();
     exceptions::use_double_fault_stack();
     let platform = acpi::discover();
+    legacy_pic::mask_all();
+    interrupts::init();
     lapic::init();
+    time::calibrate();
+    wallclock::init();
     percpu::set_apic_id(lapic::id());
     match deployment::load(boot, &platform, lapic::id()) {
-        Ok(Some(checked)) => deployment::report(&checked),
+        Ok(Some(checked)) => {
+            deployment::report(&checked);
+            deployment::publish(checked);
+        }
         Ok(None) => warn!("the image carries no partition table: there is nothing to run"),
         Err(refusal) => {
             deployment::report_refusal(&refusal);
@@ -59,7 +73,15 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     smp::start_application_processors(&platform);
     smp::report_online(&platform);
     test_fault::maybe_raise(0);
-    idle()
+    run_assigned_partition(0)
+}
+
+/// Runs the partition the table gives core `index`, or idles if there is none.
+fn run_assigned_partition(index: u32) -> ! {
+    match deployment::partition_for_core(index) {
+        Some((position, config, placement)) => partition::run::run(position, config, placement),
+        None => idle(),
+    }
 }
 
 /// What a core does when it has nothing to run: sleep with interrupts off.

@@ -238,5 +238,5 @@ extern "C" fn application_processor_init(record: &'static PerCpu) -> ! {
     ONLINE.lock().push((index, lapic::id()));
     REPORTED_IN.store(true, Ordering::SeqCst);
     test_fault::maybe_raise(index);
-    super::idle()
+    super::run_assigned_partition(index)
 }

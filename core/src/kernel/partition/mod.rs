@@ -1,0 +1,9 @@
+//! Partitions: each runs on its own core, in its own memory, with its own
+//! virtual devices.
+
+pub mod console;
+pub mod exits;
+pub mod memory;
+pub mod mmio;
+pub mod platform;
+pub mod run;

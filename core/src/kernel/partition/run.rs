@@ -1,0 +1,698 @@
+//! A partition on its core: created once, booted (and rebooted) from its
+//! images, and driven exit by exit.
+//!
+//! The loop is the whole life of a partition core: run the guest, handle the
+//! exit, run the guest. Anything the guest does that the partition table does
+//! not grant ends as the architectural answer (all-ones from an absent port,
+//! #GP from a denied MSR) or, where there is none, as a contained partition
+//! fault: one log line naming what it touched, then the crash policy.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use bulkhead_config::{CrashPolicy, Partition as PartitionConfig, Protocol as ConfigProtocol};
+use bulkhead_core::policy::Vendor;
+use bulkhead_core::policy::cpuid::{Clocks, CpuidResult, CpuidTable, GuestView, Topology};
+use bulkhead_core::policy::msr::{HostFacts, MsrFile, MsrOutcome, VcpuIdentity};
+use bulkhead_netboot::{EntryKind, Image};
+use bulkhead_svm::npt::NestedPageTable;
+use bulkhead_svm::permissions::{IoPermissionMap, MsrAccess, MsrPermissionMap};
+use bulkhead_svm::{SvmConfig, SvmVcpu};
+use bulkhead_vcpu::boot::{self, BootImages, MemoryLayout, Module, PhysRange, realmode};
+use bulkhead_vcpu::exit::merge_io_read;
+use bulkhead_vcpu::state::Gpr;
+use bulkhead_vcpu::{Exit, IoDirection, MmioAccess, Vcpu, vectors};
+use bulkhead_vdevices::Nanos;
+use bulkhead_vdevices::irq::RouterEvent;
+use log::{error, info, warn};
+
+use super::super::deployment::Placement;
+use super::super::{bootinfo, svm_host, time, wallclock};
+use super::console::ConsoleOut;
+use super::exits::ExitCounters;
+use super::memory::{FrameTables, GuestRam};
+use super::mmio;
+use super::platform::{ACPI_TABLES_GPA, Platform, Shape};
+
+/// MSRs the VMCB itself holds (swapped by VMRUN, VMLOAD and VMSAVE): the guest
+/// reaches them without exits, as it would its own processor's.
+const SAVE_AREA_MSRS: [u32; 10] = [
+    0x174,
+    0x175,
+    0x176, // SYSENTER_CS, _ESP, _EIP
+    0xC000_0081,
+    0xC000_0082,
+    0xC000_0083,
+    0xC000_0084, // STAR, LSTAR, CSTAR, SFMASK
+    0xC000_0100,
+    0xC000_0101,
+    0xC000_0102, // FS_BASE, GS_BASE, KERNEL_GS_BASE
+];
+/// How long a halted guest sleeps before its core looks for console input.
+const IDLE_POLL_NANOS: u64 = 10_000_000;
+
+/// Why a partition stopped running.
+enum Stop {
+    /// The guest asked to end through the debug-exit port.
+    Exited { value: u32, status: u32 },
+    /// The guest halted with interrupts off: nothing can ever wake it.
+    HaltedForever,
+    /// The guest powered itself off through ACPI (S5).
+    PoweredOff,
+    /// Something the guest did ended it: the crash policy decides.
+    Fault(String),
+}
+
+/// One partition on its core.
+struct Partition<'a> {
+    config: &'a PartitionConfig,
+    images: Image<'static>,
+    ram: GuestRam,
+    vcpu: SvmVcpu,
+    /// What every fresh vCPU of this partition is built from.
+    svm: SvmConfig,
+    platform: Platform,
+    console: ConsoleOut,
+    cpuid: CpuidTable,
+    msrs: MsrFile,
+    exits: ExitCounters,
+    /// The guest's physical-address width (its CPUID 0x8000_0008 EAX[7:0]).
+    phys_addr_bits: u8,
+    /// When the current boot started, in [`time::now_nanos`] time.
+    started: u64,
+    /// When each restart within the current window happened.
+    restarts: VecDeque<u64>,
+    // Owned here so they outlive the vCPU that points at them.
+    _npt: NestedPageTable<FrameTables>,
+    _iopm: Box<IoPermissionMap>,
+    _msrpm: Box<MsrPermissionMap>,
+}
+
+/// Runs partition `index` on this core, for good. Never returns: when the
+/// partition stops for the last time, the core idles.
+pub fn run(index: usize, config: &'static PartitionConfig, placement: Placement) -> ! {
+    match Partition::create(index, config, placement) {
+        Ok(mut partition) => partition.live(),
+        Err(why) => error!("partition {}: not started: {why}", config.name),
+    }
+    super::super::idle()
+}
+
+fn host_cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
+    let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
+    CpuidResult::new(r.eax, r.ebx, r.ecx, r.edx)
+}
+
+impl<'a> Partition<'a> {
+    fn create(
+        index: usize,
+        config: &'a PartitionConfig,
+        placement: Placement,
+    ) -> Result<Self, String> {
+        let features = svm_host::enable().map_err(|e| format!("{e}"))?;
+        let layout = config.memory.layout();
+        let ram = GuestRam::new(placement.host_base, placement.size, &layout);
+        let mut npt = NestedPageTable::new(FrameTables, features.gib_pages)
+            .map_err(|e| format!("nested page table: {e:?}"))?;
+        for (gpa, hpa, len) in ram.regions() {
+            npt.map(gpa, hpa, len)
+                .map_err(|e| format!("nested page table: {e:?}"))?;
+        }
+        let mut iopm = Box::new(IoPermissionMap::intercept_all());
+        for range in &config.passthrough_ports {
+            iopm.pass_through(range.start, range.end);
+        }
+        let mut msrpm = Box::new(MsrPermissionMap::intercept_all());
+        for msr in SAVE_AREA_MSRS {
+            msrpm.pass_through(msr, MsrAccess::ReadWrite);
+        }
+        let config_svm = SvmConfig {
+            asid: index as u32 + 1,
+            nested_cr3: npt.root(),
+            iopm: &*iopm as *const IoPermissionMap as u64,
+            msrpm: &*msrpm as *const MsrPermissionMap as u64,
+            next_rip_save: features.next_rip,
+        };
+        let vcpu = new_vcpu(config_svm);
+        let vendor = {
+            let leaf0 = host_cpuid(0, 0);
+            Vendor::from_signature(leaf0.ebx, leaf0.ecx, leaf0.edx).unwrap_or(Vendor::Amd)
+        };
+        let topology = Topology::sequential(1);
+        let tsc_khz = u32::try_from(time::tsc_hz() / 1000).ok();
+        let cpuid = CpuidTable::build(
+            &host_cpuid,
+            &config.cpuid,
+            &topology,
+            Clocks {
+                tsc_khz,
+                apic_timer_khz: None,
+            },
+        );
+        let phys_addr_bits = (host_cpuid(0x8000_0008, 0).eax & 0xFF) as u8;
+        let msrs = MsrFile::new(
+            VcpuIdentity {
+                index: 0,
+                apic_id: 0,
+                is_bsp: true,
+            },
+            &config.msr_allow,
+            HostFacts {
+                vendor,
+                phys_addr_bits,
+            },
+        );
+        let platform = new_platform(config, &ram)?;
+        let images = container();
+        Ok(Self {
+            config,
+            images,
+            ram,
+            vcpu,
+            svm: config_svm,
+            platform,
+            console: ConsoleOut::new(&config.name),
+            cpuid,
+            msrs,
+            exits: ExitCounters::default(),
+            phys_addr_bits,
+            started: 0,
+            restarts: VecDeque::new(),
+            _npt: npt,
+            _iopm: iopm,
+            _msrpm: msrpm,
+        })
+    }
+
+    /// Boots, runs, and applies the crash policy until the partition stops for good.
+    fn live(&mut self) {
+        loop {
+            if let Err(why) = self.boot() {
+                error!("partition {}: cannot boot: {why}", self.config.name);
+                return;
+            }
+            let stop = self.run();
+            self.console.flush();
+            self.exits.report(&self.config.name);
+            match stop {
+                Stop::Exited { value, status } => {
+                    info!(
+                        "partition {} exited through debug-exit: value {value:#x} (status {status})",
+                        self.config.name
+                    );
+                    return;
+                }
+                Stop::HaltedForever => {
+                    info!(
+                        "partition {} halted with interrupts disabled",
+                        self.config.name
+                    );
+                    return;
+                }
+                Stop::PoweredOff => {
+                    info!("partition {} powered off (ACPI S5)", self.config.name);
+                    return;
+                }
+                Stop::Fault(why) => {
+                    error!("partition {} crashed: {why}", self.config.name);
+                    if !self.may_restart() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the crash policy allows another restart now; records it if so.
+    fn may_restart(&mut self) -> bool {
+        let CrashPolicy::Restart {
+            max_restarts,
+            window_secs,
+        } = self.config.on_crash
+        else {
+            info!("partition {}: halted (on_crash = halt)", self.config.name);
+            return false;
+        };
+        let now = time::now_nanos();
+        let window = u64::from(window_secs) * 1_000_000_000;
+        while self
+            .restarts
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) > window)
+        {
+            self.restarts.pop_front();
+        }
+        if self.restarts.len() >= max_restarts as usize {
+            error!(
+                "partition {}: halted: {} restarts within {window_secs} s reached its limit",
+                self.config.name,
+                self.restarts.len()
+            );
+            return false;
+        }
+        self.restarts.push_back(now);
+        info!(
+            "partition {}: restarting ({} of {max_restarts} within {window_secs} s)",
+            self.config.name,
+            self.restarts.len()
+        );
+        true
+    }
+
+    /// Clears memory, places the images, resets devices and the vCPU.
+    fn boot(&mut self) -> Result<(), String> {
+        self.ram.clear();
+        let config = self.config;
+        let kernel = self
+            .images
+            .find(EntryKind::Kernel, config.kernel_entry_name())
+            .ok_or("the image has no kernel entry for it")?;
+        let initrd = self
+            .images
+            .find(EntryKind::Initrd, config.kernel_entry_name());
+        let module_entries: Vec<_> = (0..config.boot.modules.len())
+            .map(|i| {
+                self.images
+                    .find(EntryKind::Module, &config.module_entry_name(i))
+            })
+            .collect::<Option<_>>()
+            .ok_or("the image lacks one of its modules")?;
+        let modules: Vec<Module<'_>> = module_entries
+            .iter()
+            .zip(&config.boot.modules)
+            .map(|(entry, module)| Module {
+                image: entry.data,
+                cmdline: &module.cmdline,
+            })
+            .collect();
+        let images = BootImages {
+            kernel: kernel.data,
+            cmdline: &config.boot.cmdline,
+            initrd: initrd.map(|e| e.data),
+            modules: &modules,
+        };
+        self.platform = new_platform(config, &self.ram)?;
+        let ranges: Vec<PhysRange> = self
+            .ram
+            .regions()
+            .map(|(gpa, _, len)| PhysRange::new(gpa, gpa + len))
+            .collect();
+        let mut layout = MemoryLayout::new(&ranges).map_err(|e| format!("{e}"))?;
+        if let Some(acpi) = &self.platform.acpi {
+            bulkhead_vcpu::GuestMemory::write(&mut self.ram, ACPI_TABLES_GPA, &acpi.bytes)
+                .map_err(|e| format!("ACPI tables: {e}"))?;
+            layout = layout.with_rsdp(acpi.rsdp_gpa);
+        }
+        let protocol = match config.boot.protocol {
+            ConfigProtocol::RealMode => boot::Protocol::RealMode(realmode::Options {
+                load_address: config.boot.load_address,
+                entry: config
+                    .boot
+                    .entry
+                    .map(|e| realmode::Entry { cs: e.cs, ip: e.ip }),
+            }),
+            ConfigProtocol::Multiboot => boot::Protocol::Multiboot,
+            ConfigProtocol::Pvh => boot::Protocol::Pvh,
+            ConfigProtocol::Linux => boot::Protocol::Linux,
+        };
+        let prepared = boot::prepare(&protocol, &mut self.ram, &images, &layout)
+            .map_err(|e| format!("{e}"))?;
+        // A fresh vCPU: nothing queued or half-delivered survives a restart.
+        self.vcpu = new_vcpu(self.svm);
+        let mut state = prepared.state;
+        // After reset EDX holds the processor signature the guest's CPUID shows.
+        state.gprs.rdx = u64::from(self.cpuid.lookup(1, 0, 0, GuestView::RESET).eax);
+        self.vcpu.set_state(&state).map_err(|e| format!("{e}"))?;
+        self.exits = ExitCounters::default();
+        self.started = time::now_nanos();
+        info!(
+            "partition {}: booting by {} at {:#x}",
+            config.name,
+            protocol.name(),
+            state.rip
+        );
+        Ok(())
+    }
+
+    fn now(&self) -> Nanos {
+        Nanos(time::now_nanos().saturating_sub(self.started))
+    }
+
+    /// Runs the guest until it stops.
+    fn run(&mut self) -> Stop {
+        loop {
+            if let Some(stop) = self.deliver_interrupts() {
+                return stop;
+            }
+            let exit = match self.vcpu.run() {
+                Ok(exit) => exit,
+                Err(e) => return Stop::Fault(format!("guest entry failed: {e}")),
+            };
+            self.exits.record(exit.kind());
+            if let Some(stop) = self.handle(exit) {
+                return stop;
+            }
+        }
+    }
+
+    /// Brings the devices up to date and injects the highest-priority pending
+    /// interrupt if the guest can take it now, or asks for an interrupt window.
+    fn deliver_interrupts(&mut self) -> Option<Stop> {
+        let now = self.now();
+        self.platform.update_lines(now);
+        while let Some(event) = self.platform.router.take_event() {
+            match event {
+                RouterEvent::Nmi { .. } => {
+                    if let Err(e) = self.vcpu.inject_nmi() {
+                        warn!("partition {}: NMI dropped: {e}", self.config.name);
+                    }
+                }
+                other => warn!(
+                    "partition {}: interrupt message dropped: {other:?}",
+                    self.config.name
+                ),
+            }
+        }
+        if self.vcpu.event_pending() || self.platform.router.next_injection(0, now).is_none() {
+            return None;
+        }
+        if !self.vcpu.can_inject_interrupt() {
+            self.vcpu.request_interrupt_window();
+            return None;
+        }
+        let vector = self.platform.router.acknowledge(0)?;
+        match self.vcpu.inject_interrupt(vector) {
+            Ok(()) => None,
+            Err(e) => self.fault(format!("cannot inject interrupt vector {vector}: {e}")),
+        }
+    }
+
+    fn fault(&self, what: String) -> Option<Stop> {
+        Some(Stop::Fault(format!("{what} at rip {:#x}", self.vcpu.rip())))
+    }
+
+    fn skip(&mut self) -> Option<Stop> {
+        match self.vcpu.skip_instruction() {
+            Ok(()) => None,
+            Err(e) => self.fault(format!("cannot complete the instruction: {e}")),
+        }
+    }
+
+    fn inject_gp(&mut self) -> Option<Stop> {
+        match self.vcpu.inject_exception(vectors::GP, Some(0)) {
+            Ok(()) => None,
+            Err(e) => self.fault(format!("cannot inject #GP: {e}")),
+        }
+    }
+
+    fn handle(&mut self, exit: Exit) -> Option<Stop> {
+        let now = self.now();
+        match exit {
+            Exit::IoIn { port, size } => {
+                let value = self.platform.port_read(port, size, now);
+                let rax = merge_io_read(self.vcpu.rax(), size, value);
+                self.vcpu.set_rax(rax);
+                self.skip()
+            }
+            Exit::IoOut { port, size, value } => {
+                self.platform.port_write(port, size, value, now);
+                self.drain_consoles();
+                if let Some(exit) = self.platform.take_exit_request() {
+                    return Some(Stop::Exited {
+                        value: exit.value,
+                        status: exit.status,
+                    });
+                }
+                if self.platform.take_power_off_request() {
+                    return Some(Stop::PoweredOff);
+                }
+                self.skip()
+            }
+            Exit::IoString {
+                port, direction, ..
+            } => self.fault(format!(
+                "string I/O ({}) on port {port:#x} is not emulated",
+                if direction == IoDirection::In {
+                    "ins"
+                } else {
+                    "outs"
+                }
+            )),
+            Exit::Cpuid { leaf, subleaf } => {
+                let state = self.vcpu.state();
+                let view = GuestView {
+                    cr4: state.cr4,
+                    xcr0: state.xcr0,
+                };
+                let r = self.cpuid.lookup(leaf, subleaf, 0, view);
+                self.vcpu.set_gpr(Gpr::Rax, r.eax.into());
+                self.vcpu.set_gpr(Gpr::Rbx, r.ebx.into());
+                self.vcpu.set_gpr(Gpr::Rcx, r.ecx.into());
+                self.vcpu.set_gpr(Gpr::Rdx, r.edx.into());
+                self.skip()
+            }
+            Exit::MsrRead { msr } => self.msr_read(msr),
+            Exit::MsrWrite { msr, value } => self.msr_write(msr, value),
+            Exit::Hlt => {
+                if let Some(stop) = self.skip() {
+                    return Some(stop);
+                }
+                if !self.vcpu.interrupts_enabled() {
+                    return Some(Stop::HaltedForever);
+                }
+                self.platform.update_lines(now);
+                if self.platform.router.next_injection(0, now).is_some() {
+                    return None;
+                }
+                let wake = self
+                    .platform
+                    .next_deadline()
+                    .map_or(u64::MAX, |deadline| self.started.saturating_add(deadline.0));
+                time::sleep_until(wake.min(time::now_nanos() + IDLE_POLL_NANOS));
+                None
+            }
+            Exit::Shutdown => Some(Stop::Fault(format!(
+                "triple fault (shutdown) at rip {:#x}",
+                self.vcpu.rip()
+            ))),
+            Exit::Mmio {
+                gpa,
+                access,
+                page_walk,
+                ..
+            } => {
+                if page_walk || access == MmioAccess::Execute {
+                    return self.fault(format!(
+                        "{access:?} of guest-physical {gpa:#x}{}, which is not its RAM",
+                        if page_walk {
+                            " (a page-table walk)"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+                match mmio::handle(
+                    &mut self.vcpu,
+                    &self.ram,
+                    &mut self.platform,
+                    gpa,
+                    self.phys_addr_bits,
+                    now,
+                ) {
+                    mmio::Outcome::Done | mmio::Outcome::Reflected => None,
+                    mmio::Outcome::Refused(what) => self.fault(format!("{access:?} of {what}")),
+                }
+            }
+            Exit::Exception { vector, error_code } => {
+                match self.vcpu.inject_exception(vector, error_code) {
+                    Ok(()) => None,
+                    Err(e) => self.fault(format!("cannot reflect exception {vector}: {e}")),
+                }
+            }
+            Exit::ExternalInterrupt | Exit::Nmi => {
+                // A physical interrupt for the host arrived while the guest ran:
+                // take it now (the world switch has set GIF again).
+                x86_64::instructions::interrupts::enable();
+                core::hint::spin_loop();
+                x86_64::instructions::interrupts::disable();
+                None
+            }
+            Exit::Hypercall => self.hypercall(),
+            Exit::InterruptWindow | Exit::Pause => None,
+            Exit::InvalidGuestState { detail } => {
+                self.fault(format!("invalid guest state: {detail}"))
+            }
+            other => self.fault(format!("unhandled exit {other:?}")),
+        }
+    }
+
+    fn drain_consoles(&mut self) {
+        for slot in self.platform.uarts.iter_mut().filter(|u| u.console) {
+            for byte in slot.device.drain_output() {
+                self.console.push(byte);
+            }
+        }
+    }
+
+    fn msr_read(&mut self, msr: u32) -> Option<Stop> {
+        let value = match self.msrs.read(msr) {
+            MsrOutcome::Value(value) => value,
+            MsrOutcome::GeneralProtection => return self.inject_gp(),
+            MsrOutcome::EferRead => self.vcpu.state().efer,
+            MsrOutcome::TscRead => {
+                // SAFETY: RDTSC has no side effects.
+                unsafe { core::arch::x86_64::_rdtsc() }
+            }
+            MsrOutcome::PassToHardware => {
+                // SAFETY: the partition table allows this MSR for this
+                // partition, on its own core.
+                unsafe { x86_64::registers::model_specific::Msr::new(msr).read() }
+            }
+            MsrOutcome::TscDeadlineRead => {
+                let now = self.now();
+                self.platform
+                    .router
+                    .lapic_mut(0)
+                    .map_or(0, |lapic| lapic.read_tsc_deadline(now))
+            }
+            other => {
+                warn!(
+                    "partition {}: rdmsr {msr:#x} answered {other:?}; reading 0",
+                    self.config.name
+                );
+                0
+            }
+        };
+        self.vcpu.set_gpr(Gpr::Rax, value & 0xFFFF_FFFF);
+        self.vcpu.set_gpr(Gpr::Rdx, value >> 32);
+        self.skip()
+    }
+
+    fn msr_write(&mut self, msr: u32, value: u64) -> Option<Stop> {
+        match self.msrs.write(msr, value) {
+            MsrOutcome::GeneralProtection => return self.inject_gp(),
+            MsrOutcome::EferWrite(efer) => {
+                let mut state = self.vcpu.state();
+                state.efer = efer;
+                if let Err(e) = self.vcpu.set_state(&state) {
+                    return self.fault(format!("cannot apply EFER {efer:#x}: {e}"));
+                }
+            }
+            MsrOutcome::PatWrite(pat) => {
+                let mut state = self.vcpu.state();
+                state.pat = pat;
+                if let Err(e) = self.vcpu.set_state(&state) {
+                    return self.fault(format!("cannot apply PAT {pat:#x}: {e}"));
+                }
+            }
+            MsrOutcome::PassToHardware => {
+                // SAFETY: the partition table allows this MSR for this
+                // partition, on its own core.
+                unsafe { x86_64::registers::model_specific::Msr::new(msr).write(value) };
+            }
+            MsrOutcome::TscDeadlineWrite(deadline) => {
+                let now = self.now();
+                // SAFETY: RDTSC has no side effects; the guest's TSC is the host's.
+                let tsc = unsafe { core::arch::x86_64::_rdtsc() };
+                if let Some(lapic) = self.platform.router.lapic_mut(0) {
+                    lapic.write_tsc_deadline(deadline, now, tsc);
+                }
+            }
+            MsrOutcome::ApicEnabled(enabled) => {
+                if let Some(lapic) = self.platform.router.lapic_mut(0) {
+                    lapic.set_hardware_enabled(enabled);
+                }
+            }
+            _ => {}
+        }
+        self.skip()
+    }
+
+    /// The hypercall ABI (VMMCALL): RAX selects the call, the result comes back in RAX.
+    /// See `docs/hypercalls.md`.
+    fn hypercall(&mut self) -> Option<Stop> {
+        const CONSOLE_WRITE: u64 = 1;
+        const EXIT: u64 = 2;
+        const PARTITION_INFO: u64 = 3;
+        const UNKNOWN: u64 = u64::MAX;
+        const BAD_ARGUMENT: u64 = u64::MAX - 1;
+        const MAX_WRITE: u64 = 4096;
+        let result = match self.vcpu.rax() {
+            CONSOLE_WRITE => {
+                let (gpa, len) = (self.vcpu.gpr(Gpr::Rbx), self.vcpu.gpr(Gpr::Rcx));
+                let mut buffer = [0u8; MAX_WRITE as usize];
+                let len = len.min(MAX_WRITE) as usize;
+                match bulkhead_vcpu::GuestMemory::read(&self.ram, gpa, &mut buffer[..len]) {
+                    Ok(()) => {
+                        for &byte in &buffer[..len] {
+                            self.console.push(byte);
+                        }
+                        len as u64
+                    }
+                    Err(_) => BAD_ARGUMENT,
+                }
+            }
+            EXIT => {
+                let code = self.vcpu.gpr(Gpr::Rbx) as u32;
+                return Some(Stop::Exited {
+                    value: code,
+                    status: code,
+                });
+            }
+            PARTITION_INFO => {
+                self.vcpu.set_gpr(Gpr::Rbx, self.config.memory.size);
+                self.vcpu.set_gpr(Gpr::Rcx, self.config.cores.len() as u64);
+                0
+            }
+            _ => UNKNOWN,
+        };
+        self.vcpu.set_rax(result);
+        self.skip()
+    }
+}
+
+/// A vCPU in the reset state over the partition's nested page table and maps.
+fn new_vcpu(config: SvmConfig) -> SvmVcpu {
+    // SAFETY: the heap is identity mapped, SVM is enabled on this core, and the
+    // nested page table and permission maps `config` names are owned by the
+    // partition, which outlives every vCPU it creates.
+    unsafe { SvmVcpu::new(config) }
+}
+
+/// The partition's devices, as its table entry asks.
+fn new_platform(config: &PartitionConfig, ram: &GuestRam) -> Result<Platform, String> {
+    const FOUR_GIB: u64 = 1 << 32;
+    let (mut below, mut above) = (0, 0);
+    for (gpa, _, len) in ram.regions() {
+        let low = FOUR_GIB.saturating_sub(gpa).min(len);
+        below += low;
+        above += len - low;
+    }
+    let shape = Shape {
+        devices: &config.devices,
+        protocol: config.boot.protocol,
+        ram_below_4g: below,
+        ram_above_4g: above,
+        tsc_hz: time::tsc_hz(),
+        epoch_seconds: wallclock::epoch_seconds(),
+    };
+    Platform::new(&shape)
+        .map_err(|c| format!("device {} at port {:#x} overlaps another", c.what, c.port))
+}
+
+/// The verified deployment container the loader handed over.
+fn container() -> Image<'static> {
+    let handoff = &bootinfo::get().handoff;
+    // SAFETY: the loader verified this range and it stays reserved and
+    // unwritten for the machine's lifetime.
+    let bytes = unsafe {
+        core::slice::from_raw_parts(
+            handoff.container_start as *const u8,
+            handoff.container_len as usize,
+        )
+    };
+    Image::parse(bytes).expect("the loader verified this container")
+}
