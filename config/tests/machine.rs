@@ -9,7 +9,7 @@ use common::*;
 fn two_partitions() -> bulkhead_config::Deployment {
     let src = console()
         + "[[partition]]\nname = \"a\"\ncores = [1]\nmemory = \"64 MiB\"\n[partition.boot]\nprotocol = \"linux\"\nkernel = \"k\"\n"
-        + "[[partition]]\nname = \"b\"\ncores = [2, 3]\nmemory = \"128 MiB\"\n[partition.boot]\nprotocol = \"linux\"\nkernel = \"k\"\n";
+        + "[[partition]]\nname = \"b\"\ncores = [3]\nmemory = \"128 MiB\"\n[partition.boot]\nprotocol = \"linux\"\nkernel = \"k\"\n";
     check(&src).unwrap_or_else(|e| panic!("{e}")).deployment
 }
 
@@ -41,7 +41,7 @@ fn missing_core_names_partition() {
         .check_machine(&machine(3, 512 * MIB))
         .expect_err("core 3 absent");
     assert_eq!(problems.len(), 1);
-    assert_eq!(problems[0].path, "partition[1].cores[1]");
+    assert_eq!(problems[0].path, "partition[1].cores[0]");
     assert_eq!(
         problems[0].message,
         "partition `b`: core 3 is not on this machine, which has cores 0-2"

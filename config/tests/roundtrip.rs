@@ -41,7 +41,7 @@ enabled = false
 
 [[partition]]
 name = "linux"
-cores = [0, 1]
+cores = [1]
 memory = { size = "4 GiB", regions = [{ base = 0, size = "2 GiB" }, { base = "4 GiB", size = "2 GiB" }] }
 passthrough_ports = ["0x3f8-0x3ff", 0x80]
 msr_allow = [0x10, "0xc0000100-0xc0000102"]

@@ -5,6 +5,8 @@
 
 extern crate alloc;
 
+pub mod byte_ring;
+pub mod focus;
 pub mod options;
 pub mod policy;
 pub mod range_map;

@@ -43,6 +43,8 @@ pub struct Machine {
     readers: Vec<JoinHandle<()>>,
     command: String,
     smp: u32,
+    /// QEMU's standard input: the guest's serial input (`-serial stdio`).
+    stdin: Option<std::process::ChildStdin>,
     /// Index of the first serial line the next `expect` looks at.
     cursor: usize,
     qmp_socket: PathBuf,
@@ -68,7 +70,7 @@ impl Machine {
         let mut builder = Command::new(&program);
         builder
             .args(&args)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // SAFETY: the hook runs in the child between fork and exec; it only makes one
@@ -88,11 +90,13 @@ impl Machine {
         if let Some(stderr) = child.stderr.take() {
             readers.push(streams.spawn_reader(stderr, Stream::Stderr));
         }
+        let stdin = child.stdin.take();
         Ok(Machine {
             child,
             streams,
             readers,
             command,
+            stdin,
             smp,
             cursor: 0,
             qmp_socket,
@@ -292,6 +296,21 @@ impl Machine {
         );
         self.cursor = cursor;
         found
+    }
+
+    /// Types `bytes` on the machine's serial input (QEMU's standard input,
+    /// which `-serial stdio` connects to COM1's receiver).
+    ///
+    /// # Panics
+    ///
+    /// If QEMU's standard input is closed (QEMU has exited).
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write as _;
+        let stdin = self.stdin.as_mut().expect("QEMU's standard input is open");
+        stdin
+            .write_all(bytes)
+            .and_then(|()| stdin.flush())
+            .expect("QEMU accepts serial input");
     }
 
     fn await_line<T>(

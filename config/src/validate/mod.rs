@@ -35,6 +35,8 @@ pub mod limits {
     /// their partition (`NAME` for the kernel and initrd, `NAME.mN` for module N),
     /// and an entry name holds at most 32 bytes.
     pub const MAX_NAME_LEN: usize = 24;
+    /// Cores (vCPUs) one partition may own in this version.
+    pub const MAX_CORES_PER_PARTITION: usize = 1;
     /// The most modules one partition may load (keeps `NAME.mN` within 32 bytes).
     pub const MAX_MODULES: usize = 64;
     /// The most UARTs one partition may have.

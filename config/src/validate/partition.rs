@@ -29,6 +29,16 @@ impl Checker<'_> {
                 "list the core indexes it owns, e.g. `cores = [1]`",
             );
         }
+        if p.cores.len() > MAX_CORES_PER_PARTITION {
+            self.report_help(
+                format!("{at}.cores[{MAX_CORES_PER_PARTITION}]"),
+                format!(
+                    "{} cores given; this version runs one core (one vCPU) per partition",
+                    p.cores.len()
+                ),
+                "give each core its own partition, or keep only the first",
+            );
+        }
         for (j, &core) in p.cores.iter().enumerate() {
             let path = format!("{at}.cores[{j}]");
             if !self.core_in_range(&path, core, "core") {

@@ -127,6 +127,27 @@ pub fn partition_for_core(
         .map(|(i, p)| (i, p, checked.placements[i]))
 }
 
+/// If core `index` is the service core and the table wants a local console:
+/// the partitions' names and the one that has input first.
+pub fn console_service(index: u32) -> Option<(alloc::vec::Vec<alloc::string::String>, usize)> {
+    let deployment = &CHECKED.get()?.deployment;
+    let console = &deployment.hypervisor.local_console;
+    if deployment.hypervisor.service_core != index || !console.enabled {
+        return None;
+    }
+    let names: alloc::vec::Vec<_> = deployment
+        .partitions
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let focused = console
+        .input
+        .as_ref()
+        .and_then(|name| names.iter().position(|n| n == name))
+        .unwrap_or(0);
+    Some((names, focused))
+}
+
 /// Logs why the table was refused, one line per problem.
 pub fn report_refusal(refusal: &Refusal) {
     let (summary, problems): (&dyn core::fmt::Display, &[Problem]) = match refusal {

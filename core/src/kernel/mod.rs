@@ -14,6 +14,7 @@ mod heap;
 mod interrupts;
 mod lapic;
 mod legacy_pic;
+mod local_console;
 mod logger;
 mod once;
 mod paging;
@@ -62,6 +63,7 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     match deployment::load(boot, &platform, lapic::id()) {
         Ok(Some(checked)) => {
             deployment::report(&checked);
+            local_console::init(checked.deployment.partitions.len());
             deployment::publish(checked);
         }
         Ok(None) => warn!("the image carries no partition table: there is nothing to run"),
@@ -76,8 +78,12 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     run_assigned_partition(0)
 }
 
-/// Runs the partition the table gives core `index`, or idles if there is none.
+/// What core `index` does once it is up: the service core serves the local
+/// console, a partition's core runs its partition, any other core idles.
 fn run_assigned_partition(index: u32) -> ! {
+    if let Some((names, focused)) = deployment::console_service(index) {
+        local_console::serve(names, focused)
+    }
     match deployment::partition_for_core(index) {
         Some((position, config, placement)) => partition::run::run(position, config, placement),
         None => idle(),

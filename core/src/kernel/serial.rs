@@ -42,6 +42,19 @@ fn put(byte: u8) {
     unsafe { Port::<u8>::new(COM1).write(byte) };
 }
 
+/// A byte received on COM1, if one is waiting (LSR bit 0, data ready).
+pub fn try_read() -> Option<u8> {
+    const LSR_DATA_READY: u8 = 1 << 0;
+    // SAFETY: reading the line status register has no side effect; reading
+    // the receive buffer takes the byte, which only the service core does.
+    unsafe {
+        if Port::<u8>::new(COM1 + 5).read() & LSR_DATA_READY == 0 {
+            return None;
+        }
+        Some(Port::<u8>::new(COM1).read())
+    }
+}
+
 /// Exclusive use of the port for one message.
 pub struct Writer {
     owned: bool,

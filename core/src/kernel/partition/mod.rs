@@ -7,3 +7,4 @@ pub mod memory;
 pub mod mmio;
 pub mod platform;
 pub mod run;
+pub mod string_io;

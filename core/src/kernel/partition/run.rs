@@ -24,18 +24,18 @@ use bulkhead_svm::{SvmConfig, SvmVcpu};
 use bulkhead_vcpu::boot::{self, BootImages, MemoryLayout, Module, PhysRange, realmode};
 use bulkhead_vcpu::exit::merge_io_read;
 use bulkhead_vcpu::state::Gpr;
-use bulkhead_vcpu::{Exit, IoDirection, MmioAccess, Vcpu, vectors};
+use bulkhead_vcpu::{Exit, MmioAccess, Vcpu, vectors};
 use bulkhead_vdevices::Nanos;
 use bulkhead_vdevices::irq::RouterEvent;
 use log::{error, info, warn};
 
 use super::super::deployment::Placement;
-use super::super::{bootinfo, svm_host, time, wallclock};
+use super::super::{bootinfo, local_console, svm_host, time, wallclock};
 use super::console::ConsoleOut;
 use super::exits::ExitCounters;
 use super::memory::{FrameTables, GuestRam};
-use super::mmio;
 use super::platform::{ACPI_TABLES_GPA, Platform, Shape};
+use super::{mmio, string_io};
 
 /// MSRs the VMCB itself holds (swapped by VMRUN, VMLOAD and VMSAVE): the guest
 /// reaches them without exits, as it would its own processor's.
@@ -68,6 +68,8 @@ enum Stop {
 
 /// One partition on its core.
 struct Partition<'a> {
+    /// Position in the partition table.
+    index: usize,
     config: &'a PartitionConfig,
     images: Image<'static>,
     ram: GuestRam,
@@ -168,6 +170,7 @@ impl<'a> Partition<'a> {
         let platform = new_platform(config, &ram)?;
         let images = container();
         Ok(Self {
+            index,
             config,
             images,
             ram,
@@ -362,6 +365,7 @@ impl<'a> Partition<'a> {
     /// interrupt if the guest can take it now, or asks for an interrupt window.
     fn deliver_interrupts(&mut self) -> Option<Stop> {
         let now = self.now();
+        self.take_console_input(now);
         self.platform.update_lines(now);
         while let Some(event) = self.platform.router.take_event() {
             match event {
@@ -432,15 +436,35 @@ impl<'a> Partition<'a> {
                 self.skip()
             }
             Exit::IoString {
-                port, direction, ..
-            } => self.fault(format!(
-                "string I/O ({}) on port {port:#x} is not emulated",
-                if direction == IoDirection::In {
-                    "ins"
-                } else {
-                    "outs"
+                port,
+                size,
+                direction,
+                rep,
+                address_bits,
+                segment,
+            } => {
+                let exit = string_io::Exit {
+                    port,
+                    size,
+                    direction,
+                    rep,
+                    address_bits,
+                    segment,
+                };
+                let outcome = string_io::handle(
+                    &mut self.vcpu,
+                    &mut self.ram,
+                    &mut self.platform,
+                    &exit,
+                    self.phys_addr_bits,
+                    now,
+                );
+                self.drain_consoles();
+                match outcome {
+                    mmio::Outcome::Done | mmio::Outcome::Reflected => None,
+                    mmio::Outcome::Refused(what) => self.fault(what),
                 }
-            )),
+            }
             Exit::Cpuid { leaf, subleaf } => {
                 let state = self.vcpu.state();
                 let view = GuestView {
@@ -526,6 +550,23 @@ impl<'a> Partition<'a> {
                 self.fault(format!("invalid guest state: {detail}"))
             }
             other => self.fault(format!("unhandled exit {other:?}")),
+        }
+    }
+
+    /// Moves typed bytes from the partition's input ring into its console
+    /// UART, as many as the UART has room for; the rest wait in the ring.
+    fn take_console_input(&mut self, now: Nanos) {
+        let Some(ring) = local_console::input(self.index) else {
+            return;
+        };
+        let Some(uart) = self.platform.uarts.iter_mut().find(|u| u.console) else {
+            return;
+        };
+        while let Some(byte) = ring.peek() {
+            if uart.device.push_input(&[byte], now) == 0 {
+                break;
+            }
+            ring.consume();
         }
     }
 
