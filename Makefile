@@ -31,10 +31,14 @@ image: setup
 guests:
 	qemu-tests/guests/build.sh $(GUESTS)
 
-run: image
-	@echo "COM1 of the hypervisor follows; press Ctrl-A X to leave QEMU."
-	qemu-system-x86_64 -accel tcg -machine pc -cpu $(QEMU_CPU) -smp 4 -m 512M \
-		-display none -serial mon:stdio -nic none -no-reboot -kernel $(IMAGE)
+DEFAULT_IMAGE := $(BUILD)/default.img
+
+# Boots examples/default.toml: its partitions' consoles share this terminal.
+run: image guests
+	target/release/bulkhead build examples/default.toml -o $(DEFAULT_IMAGE)
+	@echo "Partition consoles follow. Ctrl-] ? lists partitions; Ctrl-A X leaves QEMU."
+	qemu-system-x86_64 -accel tcg -machine pc -cpu $(QEMU_CPU) -smp 5 -m 512M \
+		-display none -serial mon:stdio -nic none -no-reboot -kernel $(DEFAULT_IMAGE)
 
 lint: setup
 	$(CARGO) fmt --all -- --check

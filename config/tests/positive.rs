@@ -366,15 +366,15 @@ fn shipped_example_is_valid() {
     assert_eq!(
         protocols,
         vec![
-            Protocol::Linux,
             Protocol::Multiboot,
-            Protocol::Pvh,
-            Protocol::RealMode
+            Protocol::Multiboot,
+            Protocol::RealMode,
+            Protocol::Pvh
         ]
     );
     assert!(
         loaded.files[0]
             .kernel
-            .ends_with("qemu-tests/guests/linux/bzImage")
+            .ends_with("build/guests/heartbeat.elf")
     );
 }
