@@ -68,6 +68,27 @@ pub fn features() -> Result<SvmFeatures, SvmUnavailable> {
     Ok(features)
 }
 
+/// Puts XCR0 back to its reset value (x87 only) before a guest boots.
+///
+/// VMRUN does not switch XCR0 and the guest's XSETBV is not intercepted, so
+/// XCR0 is the partition's own live state on its core; a fresh boot must not
+/// inherit what the last run left. The host needs CR4.OSXSAVE for XSETBV,
+/// which changes nothing else for it (the hypervisor uses no FPU state).
+pub fn reset_xcr0() {
+    const XSAVE: u32 = 1 << 26;
+    if core::arch::x86_64::__cpuid(1).ecx & XSAVE == 0 {
+        return;
+    }
+    // SAFETY: the CPU has XSAVE, so CR4.OSXSAVE may be set; XCR0 = 1 (x87
+    // only) is always valid.
+    unsafe {
+        x86_64::registers::control::Cr4::update(|cr4| {
+            cr4.insert(x86_64::registers::control::Cr4Flags::OSXSAVE)
+        });
+        core::arch::asm!("xsetbv", in("ecx") 0, in("eax") 1, in("edx") 0, options(nomem, nostack));
+    }
+}
+
 /// Enables SVM on the running core and installs its host save area.
 pub fn enable() -> Result<SvmFeatures, SvmUnavailable> {
     let features = features()?;

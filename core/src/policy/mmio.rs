@@ -58,6 +58,21 @@ mod alu;
 #[cfg(test)]
 mod tests;
 
+#[cfg(test)]
+mod length_tests {
+    use super::instruction_length;
+
+    /// Prefixes count: `66 0F A2` is a 3-byte CPUID; truncated bytes give no length.
+    #[test]
+    fn decodes_lengths_with_prefixes() {
+        assert_eq!(instruction_length(&[0x0F, 0xA2], 32), Some(2));
+        assert_eq!(instruction_length(&[0x66, 0x0F, 0xA2], 32), Some(3));
+        assert_eq!(instruction_length(&[0xF4], 16), Some(1));
+        assert_eq!(instruction_length(&[0x0F, 0x01, 0xD9], 64), Some(3));
+        assert_eq!(instruction_length(&[0x0F], 64), None);
+    }
+}
+
 use alu::Op;
 pub use alu::flags;
 
@@ -181,6 +196,16 @@ pub const fn code_bitness(
     } else {
         16
     }
+}
+
+/// The length of the instruction at the start of `bytes`, decoded in
+/// `bitness`: for exits where the CPU does not report it (SVM without nRIP
+/// save), so prefixes the guest put in front of CPUID, RDMSR or HLT count.
+pub fn instruction_length(bytes: &[u8], bitness: u32) -> Option<usize> {
+    let bytes = bytes.get(..MAX_INSTRUCTION_LEN).unwrap_or(bytes);
+    let mut decoder = Decoder::try_new(bitness, bytes, DecoderOptions::NONE).ok()?;
+    let insn = decoder.decode();
+    (!insn.is_invalid()).then(|| insn.len())
 }
 
 /// Emulates the instruction at the start of `bytes` (at most 15 are looked at), decoded

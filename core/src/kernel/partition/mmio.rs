@@ -160,6 +160,40 @@ pub fn handle(
     }
 }
 
+/// The length of the instruction at the guest's RIP, fetched through its
+/// page tables and decoded: for exits the CPU gives no length for.
+pub fn decoded_length(vcpu: &dyn Vcpu, ram: &GuestRam, phys_addr_bits: u8) -> Option<u8> {
+    let state = vcpu.state();
+    let paging = Paging {
+        cr0: state.cr0,
+        cr3: state.cr3,
+        cr4: state.cr4,
+        efer: state.efer,
+        phys_addr_bits,
+    };
+    let bitness = mmio::code_bitness(
+        state.cr0,
+        state.rflags,
+        state.efer,
+        state.cs.attributes.long(),
+        state.cs.attributes.default_big(),
+    );
+    let linear = if bitness == 64 {
+        state.rip
+    } else {
+        state.cs.base.wrapping_add(state.rip) & 0xFFFF_FFFF
+    };
+    let read = |address: u64| -> Option<u64> {
+        let mut word = [0u8; 8];
+        ram.read(address, &mut word)
+            .ok()
+            .map(|()| u64::from_le_bytes(word))
+    };
+    let mut bytes = [0u8; mmio::MAX_INSTRUCTION_LEN];
+    let fetched = walk::fetch(&paging, linear, state.cpl() == 3, &read, &mut bytes);
+    mmio::instruction_length(&bytes[..fetched.len], bitness).and_then(|len| u8::try_from(len).ok())
+}
+
 fn reflect(vcpu: &mut dyn Vcpu, vector: u8, error_code: Option<u32>) -> Outcome {
     match vcpu.inject_exception(vector, error_code) {
         Ok(()) => Outcome::Reflected,

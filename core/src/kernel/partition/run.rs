@@ -83,6 +83,9 @@ struct Partition<'a> {
     exits: ExitCounters,
     /// The guest's physical-address width (its CPUID 0x8000_0008 EAX[7:0]).
     phys_addr_bits: u8,
+    /// The length of the exiting instruction, decoded by the core when the
+    /// CPU does not save the next RIP (QEMU's TCG does not).
+    decoded_length: Option<u8>,
     /// When the current boot started, in [`time::now_nanos`] time.
     started: u64,
     /// When each restart within the current window happened.
@@ -182,6 +185,7 @@ impl<'a> Partition<'a> {
             msrs,
             exits: ExitCounters::default(),
             phys_addr_bits,
+            decoded_length: None,
             started: 0,
             restarts: VecDeque::new(),
             _npt: npt,
@@ -325,6 +329,7 @@ impl<'a> Partition<'a> {
             .map_err(|e| format!("{e}"))?;
         // A fresh vCPU: nothing queued or half-delivered survives a restart.
         self.vcpu = new_vcpu(self.svm);
+        svm_host::reset_xcr0();
         let mut state = prepared.state;
         // After reset EDX holds the processor signature the guest's CPUID shows.
         state.gprs.rdx = u64::from(self.cpuid.lookup(1, 0, 0, GuestView::RESET).eax);
@@ -399,6 +404,10 @@ impl<'a> Partition<'a> {
     }
 
     fn skip(&mut self) -> Option<Stop> {
+        if let Some(len) = self.decoded_length.take() {
+            self.vcpu.advance_rip(len);
+            return None;
+        }
         match self.vcpu.skip_instruction() {
             Ok(()) => None,
             Err(e) => self.fault(format!("cannot complete the instruction: {e}")),
@@ -414,6 +423,20 @@ impl<'a> Partition<'a> {
 
     fn handle(&mut self, exit: Exit) -> Option<Stop> {
         let now = self.now();
+        self.decoded_length = None;
+        if !self.svm.next_rip_save
+            && matches!(
+                exit,
+                Exit::Cpuid { .. }
+                    | Exit::MsrRead { .. }
+                    | Exit::MsrWrite { .. }
+                    | Exit::Hlt
+                    | Exit::Hypercall
+                    | Exit::Pause
+            )
+        {
+            self.decoded_length = mmio::decoded_length(&self.vcpu, &self.ram, self.phys_addr_bits);
+        }
         match exit {
             Exit::IoIn { port, size } => {
                 let value = self.platform.port_read(port, size, now);
