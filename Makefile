@@ -6,6 +6,7 @@ BARE        := x86_64-unknown-none
 BUILD       := build
 IMAGE       := $(BUILD)/bulkhead.img
 GUESTS      := $(BUILD)/guests
+LINUX       := $(BUILD)/linux
 BARE_OUT    := target/$(BARE)/release
 # Crates that exist only for bare metal, and the no_std libraries they use.
 BARE_CRATES := -p bulkhead-loader -p bulkhead-core
@@ -13,7 +14,7 @@ NOSTD_LIBS  := -p bulkhead-netboot -p bulkhead-config -p bulkhead-vcpu -p bulkhe
                -p bulkhead-vmx -p bulkhead-vdevices -p bulkhead-netconsole
 QEMU_CPU    := qemu64,+svm,+npt
 
-.PHONY: all setup image guests run test lint host-test qemu-test fuzz clean
+.PHONY: all setup image guests linux run test lint host-test qemu-test fuzz clean
 
 all: image
 
@@ -34,6 +35,10 @@ guests:
 DEFAULT_IMAGE := $(BUILD)/default.img
 
 # Boots examples/default.toml: its partitions' consoles share this terminal.
+# The stock Debian kernel and a busybox initramfs (downloads cached in build/cache).
+linux: setup
+	@scripts/linux-guest.sh $(LINUX)
+
 run: image guests
 	target/release/bulkhead build examples/default.toml -o $(DEFAULT_IMAGE)
 	@echo "Partition consoles follow. Ctrl-] ? lists partitions; Ctrl-A X leaves QEMU."

@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bulkhead_config::units::format_size;
-use bulkhead_config::{CrashPolicy, Deployment, LoadedDeployment, load};
+use bulkhead_config::{CrashPolicy, Deployment, LoadedDeployment, Protocol, load};
 use bulkhead_netboot::EntryKind;
 
 use crate::error::CliError;
 use crate::pack::{Source, print_table, read, write_image};
+use crate::vmlinux;
 
 /// Entry name of the compiled partition table.
 pub const TABLE_ENTRY: &str = "table";
@@ -110,10 +111,15 @@ pub fn build(
     ];
     for (partition, files) in loaded.deployment.partitions.iter().zip(&loaded.files) {
         let name = partition.kernel_entry_name();
+        let mut kernel = read(&files.kernel)?;
+        // PVH boots the ELF vmlinux; a bzImage as shipped carries one inside.
+        if partition.boot.protocol == Protocol::Pvh && vmlinux::is_bzimage(&kernel) {
+            kernel = vmlinux::pvh_kernel(&files.kernel, &partition.name, &kernel, out)?;
+        }
         sources.push(Source {
             kind: EntryKind::Kernel,
             name: name.into(),
-            data: read(&files.kernel)?,
+            data: kernel,
             origin: files.kernel.clone(),
         });
         if let Some(initrd) = &files.initrd {

@@ -4,6 +4,7 @@ mod deploy;
 mod error;
 mod pack;
 mod show;
+mod vmlinux;
 
 use std::io::{self, Write};
 use std::path::PathBuf;

@@ -157,16 +157,24 @@ fn pvh_without_note() {
     );
 }
 
-/// A "pvh" kernel must be ELF.
+/// A "pvh" kernel must be ELF, or a bzImage whose vmlinux `bulkhead build` extracts.
 #[test]
 fn pvh_not_elf() {
     let f = Fixture::new();
-    f.write("bzImage", &bzimage(2048));
+    f.write("kernel.bin", &[0x90; 4096]);
     expect_at(
-        f.load(&partition("pvh", "bzImage", "")),
+        f.load(&partition("pvh", "kernel.bin", "")),
         KERNEL_LINE,
         "not an ELF file",
     );
+}
+
+/// A bzImage is accepted for "pvh": the build stores the vmlinux inside it.
+#[test]
+fn pvh_accepts_a_bzimage() {
+    let f = Fixture::new();
+    f.write("bzImage", &bzimage(2048));
+    f.load(&partition("pvh", "bzImage", "")).unwrap_or_else(|d| panic!("{d}"));
 }
 
 /// A "multiboot" kernel needs the header.

@@ -229,7 +229,7 @@ fn refuses_hand_crafted_invalid_table() {
     match &err {
         CompiledError::Invalid(problems) => {
             assert!(problems.iter().any(|p| p.path == "partition[1].cores[0]"
-                && p.message.contains("already given to partition `linux`")));
+                && p.message.contains("already given to partition `beat`")));
         }
         other => panic!("{other}"),
     }

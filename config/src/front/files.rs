@@ -137,9 +137,14 @@ pub(crate) fn check(i: usize, p: &Partition, files: &mut PartitionFiles, out: &m
                 Err(why) => out.push(wrong(why)),
             }
         }
+        // A bzImage is accepted too: `bulkhead build` stores the ELF vmlinux
+        // inside it, whose note gives the PVH entry.
         Protocol::Pvh => match head(u64::MAX).and_then(|h| image::pvh_entry(&h)) {
             Ok(entry) => files.kernel_info = Some(ImageInfo::Pvh { entry }),
-            Err(why) => out.push(wrong(why)),
+            Err(why) => match head(0x1000).and_then(|h| image::linux_header(&h)) {
+                Ok(h) => files.kernel_info = Some(ImageInfo::Linux(h)),
+                Err(_) => out.push(wrong(why)),
+            },
         },
         Protocol::RealMode => {
             if kernel_size == 0 {
