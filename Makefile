@@ -53,8 +53,9 @@ lint: setup
 host-test: setup
 	$(CARGO) test --workspace --exclude bulkhead-qemu-tests
 
-qemu-test: image
+qemu-test: image linux
 	BULKHEAD_IMAGE=$(abspath $(IMAGE)) BULKHEAD_CLI=$(abspath target/release/bulkhead) \
+		BULKHEAD_LINUX=$(abspath $(LINUX)) \
 		$(CARGO) test -p bulkhead-qemu-tests -- --test-threads 2
 
 # Coverage-guided fuzzing of the compiled partition table's parser, briefly.

@@ -174,7 +174,8 @@ fn pvh_not_elf() {
 fn pvh_accepts_a_bzimage() {
     let f = Fixture::new();
     f.write("bzImage", &bzimage(2048));
-    f.load(&partition("pvh", "bzImage", "")).unwrap_or_else(|d| panic!("{d}"));
+    f.load(&partition("pvh", "bzImage", ""))
+        .unwrap_or_else(|d| panic!("{d}"));
 }
 
 /// A "multiboot" kernel needs the header.

@@ -8,6 +8,7 @@
 //! | `Ctrl-]` `1`..`9` | input goes to partition 1..9 (table order) |
 //! | `Ctrl-]` `n` / `p` | next / previous partition |
 //! | `Ctrl-]` `?` | list the partitions and the keys |
+//! | `Ctrl-]` `s` | every partition's state and exit counts |
 //! | `Ctrl-]` `Ctrl-]` | send one `Ctrl-]` to the focused partition |
 //!
 //! Any other key after `Ctrl-]` is dropped with the prefix, so a mistyped
@@ -30,6 +31,8 @@ pub enum Action {
     Focus(usize),
     /// Show the help and partition list.
     Help,
+    /// Show every partition's state and exit counts.
+    Status,
     /// Nothing (the byte was part of a command).
     None,
 }
@@ -96,6 +99,7 @@ impl FocusSwitch {
                 Action::Focus(self.focused)
             }
             b'?' => Action::Help,
+            b's' => Action::Status,
             _ => Action::None,
         }
     }
@@ -164,6 +168,8 @@ mod tests {
         );
         s.input(ESCAPE);
         assert_eq!(s.input(b'?'), Action::Help);
+        s.input(ESCAPE);
+        assert_eq!(s.input(b's'), Action::Status);
     }
 
     /// With no partitions nothing is delivered, and the focus clamps into range.

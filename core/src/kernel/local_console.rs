@@ -52,6 +52,7 @@ pub fn serve(names: Vec<String>, focused: usize) -> ! {
                     info!("console: input goes to partition {}", names[index]);
                 }
                 Action::Help => help(&names, switch.focused()),
+                Action::Status => status(&names),
                 Action::None => {}
             }
         }
@@ -59,11 +60,22 @@ pub fn serve(names: Vec<String>, focused: usize) -> ! {
     }
 }
 
+fn status(names: &[String]) {
+    let mut out = serial::Writer::lock();
+    for (i, name) in names.iter().enumerate() {
+        let _ = write!(out, "status: partition {name}: ");
+        if let Some(stats) = super::partition::stats::get(i) {
+            let _ = stats.describe(&mut out);
+        }
+        let _ = writeln!(out);
+    }
+}
+
 fn help(names: &[String], focused: usize) {
     let mut out = serial::Writer::lock();
     let _ = writeln!(
         out,
-        "console keys: Ctrl-] then 1-9 (partition), n (next), p (previous), ? (this), Ctrl-] (send Ctrl-])"
+        "console keys: Ctrl-] then 1-9 (partition), n (next), p (previous), s (status and exit counts), ? (this), Ctrl-] (send Ctrl-])"
     );
     for (i, name) in names.iter().enumerate() {
         let mark = if i == focused { '*' } else { ' ' };

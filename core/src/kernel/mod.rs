@@ -64,9 +64,10 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
         Ok(Some(checked)) => {
             deployment::report(&checked);
             local_console::init(checked.deployment.partitions.len());
+            partition::stats::init(checked.deployment.partitions.len());
             deployment::publish(checked);
         }
-        Ok(None) => warn!("the image carries no partition table: there is nothing to run"),
+        Ok(None) => info!("the image carries no partition table: the cores stay idle"),
         Err(refusal) => {
             deployment::report_refusal(&refusal);
             idle()

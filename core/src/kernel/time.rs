@@ -56,6 +56,22 @@ pub fn now_nanos() -> u64 {
     (u128::from(rdtsc()) * 1_000_000_000 / u128::from(tsc_hz().max(1))) as u64
 }
 
+/// Arms this core's timer to interrupt at `deadline` (in [`now_nanos`] time),
+/// or stops it for `None`: a guest running without exits is interrupted in
+/// time for its next device event (a PIT tick it busy-waits for, say).
+pub fn arm(deadline: Option<u64>) {
+    match deadline {
+        Some(deadline) => {
+            let left = deadline.saturating_sub(now_nanos());
+            let ticks = (u128::from(left) * u128::from(APIC_TIMER_HZ.load(Ordering::Relaxed))
+                / 1_000_000_000)
+                .clamp(1, u128::from(u32::MAX)) as u32;
+            lapic::timer_one_shot(TIMER_VECTOR, ticks);
+        }
+        None => lapic::timer_stop(),
+    }
+}
+
 /// Sleeps until `deadline` (in [`now_nanos`] time) or until any interrupt
 /// arrives on this core, whichever is first. Interrupts are off again on return.
 pub fn sleep_until(deadline: u64) {

@@ -45,6 +45,7 @@
 //! | 0xC001_0010 | SYSCFG | AMD | MtrrFixDramEn, MtrrVarDramEn (no TOM2, no SME) | #GP |
 //! | 0xC001_0015 | HWCR | AMD | SmmLock, TscFreqSel | the same value accepted, else #GP |
 //! | 0xC001_001F | NB_CFG | AMD | 0 | the same value accepted, else #GP |
+//! | 0xC001_0055 | INT_PENDING_MSG | AMD | 0 (C1E not enabled: Linux checks it on family 0Fh/10h parts for erratum 400) | the same value accepted, else #GP |
 //! | 0xC001_0114 | VM_CR | both | AMD: SVMDIS and LOCK (SVM disabled, locked); Intel: #GP | #GP |
 //! | 0xC001_0117 | VM_HSAVE_PA | both | #GP | #GP |
 //! | 0xC001_0140, 0xC001_0141 | OSVW_ID_LENGTH, OSVW_STATUS | AMD | 0 (no errata to report) | the same value accepted, else #GP |
@@ -128,6 +129,8 @@ pub mod index {
     pub const VM_CR: u32 = 0xC001_0114;
     /// VM_HSAVE_PA (AMD).
     pub const VM_HSAVE_PA: u32 = 0xC001_0117;
+    /// INT_PENDING_MSG (AMD K8/family 10h): C1E on CMP halt, interrupt pending message.
+    pub const INT_PENDING_MSG: u32 = 0xC001_0055;
     /// OSVW_ID_LENGTH (AMD).
     pub const OSVW_ID_LENGTH: u32 = 0xC001_0140;
     /// OSVW_STATUS (AMD).
@@ -443,7 +446,11 @@ impl MsrFile {
             index::MISC_ENABLE if !amd => Some(self.misc_enable),
             index::SYSCFG if amd => Some(fixed::SYSCFG),
             index::HWCR if amd => Some(fixed::HWCR),
-            index::NB_CFG | index::OSVW_ID_LENGTH | index::OSVW_STATUS if amd => Some(0),
+            index::NB_CFG | index::INT_PENDING_MSG | index::OSVW_ID_LENGTH | index::OSVW_STATUS
+                if amd =>
+            {
+                Some(0)
+            }
             index::DE_CFG if amd => Some(fixed::DE_CFG),
             _ => None,
         }
@@ -470,6 +477,7 @@ impl MsrFile {
             // msr_set_bit does so only when a bit is missing), changing it is refused.
             index::HWCR
             | index::NB_CFG
+            | index::INT_PENDING_MSG
             | index::OSVW_ID_LENGTH
             | index::OSVW_STATUS
             | index::DE_CFG

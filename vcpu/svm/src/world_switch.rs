@@ -11,7 +11,9 @@
 //!   the host's are saved to a host VMCB page before entering and loaded back
 //!   after, so the core's GS base (its per-CPU pointer) survives the guest.
 //! - GIF is cleared across the whole sequence so no NMI or SMI lands between
-//!   the guest's state and the host's.
+//!   the guest's state and the host's. The host's IF is set for VMRUN (with
+//!   V_INTR_MASKING it is what lets a physical interrupt end the guest's run,
+//!   APM Vol. 2, 15.21.1) and cleared again before GIF is set.
 //!
 //! The guest's x87/SSE/AVX state stays in the registers: the hypervisor is
 //! built without floating point (the `x86_64-unknown-none` target is
@@ -40,6 +42,10 @@ pub unsafe extern "C" fn run(registers: &mut Gprs, guest_vmcb: u64, host_vmcb: u
         "push rsi",
         "push rdx",
         "clgi",
+        // With V_INTR_MASKING, physical interrupts end the guest's run only
+        // if the host's IF was set at VMRUN; GIF=0 keeps them from being
+        // taken here meanwhile.
+        "sti",
         "mov rax, rdx",
         "vmsave rax",
         "mov rax, rsi",
@@ -81,6 +87,9 @@ pub unsafe extern "C" fn run(registers: &mut Gprs, guest_vmcb: u64, host_vmcb: u
         "vmsave rax",
         "mov rax, [rsp]",
         "vmload rax",
+        // Back to IF=0 before GIF=1: a pending physical interrupt is taken
+        // when the core chooses to (its ExternalInterrupt exit handling).
+        "cli",
         "stgi",
         "add rsp, 24",
         "pop r15",

@@ -7,4 +7,5 @@ pub mod memory;
 pub mod mmio;
 pub mod platform;
 pub mod run;
+pub mod stats;
 pub mod string_io;

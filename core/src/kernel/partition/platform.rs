@@ -28,6 +28,13 @@ use bulkhead_vdevices::uart::Uart;
 use bulkhead_vdevices::{Nanos, PortDevice};
 
 const PORT_61: u16 = 0x61;
+/// The 8042 keyboard controller's status/command port, only for its reset line.
+const KBC_COMMAND: u16 = 0x64;
+/// 8042 status with both buffers empty: "ready for a command".
+const KBC_STATUS_READY: u8 = 0x00;
+/// 8042 command: pulse the CPU reset line (how PCs without an ACPI reset
+/// register reboot, and Linux's second choice).
+const KBC_PULSE_RESET: u8 = 0xFE;
 const PIT_PORTS: (u16, u16) = (0x40, 0x43);
 const RTC_PORTS: (u16, u16) = (0x70, 0x71);
 const PCI_PORTS: (u16, u16) = (0xCF8, 0xCFF);
@@ -57,6 +64,7 @@ enum Port {
     FwCfg,
     PmBlock,
     DebugExit,
+    ResetLine,
 }
 
 /// One configured UART.
@@ -107,6 +115,7 @@ pub struct Platform {
     fw_cfg: Option<FwCfg>,
     pm: Option<AcpiPmBlock>,
     debug_exit: Option<DebugExitPort>,
+    reset_requested: bool,
     /// The guest's ACPI tables, if it gets any.
     pub acpi: Option<AcpiBlob>,
     lines: [bool; LINES],
@@ -209,6 +218,11 @@ impl Platform {
             }
             None => None,
         };
+        // A PC-style platform (with a PIC) has the 8042's reset line; there is
+        // no keyboard behind it.
+        if devices.pic {
+            add(KBC_COMMAND, KBC_COMMAND, Port::ResetLine, "8042 reset line")?;
+        }
         let router = Router::new(RouterConfig {
             pic: devices.pic,
             ioapic: devices.ioapic,
@@ -228,6 +242,7 @@ impl Platform {
             fw_cfg,
             pm,
             debug_exit,
+            reset_requested: false,
             acpi,
             lines: [false; LINES],
         })
@@ -260,6 +275,7 @@ impl Platform {
                 .debug_exit
                 .as_mut()
                 .map(|d| d.port_read(offset, size, now)),
+            Port::ResetLine => Some(u32::from(KBC_STATUS_READY)),
         };
         value.unwrap_or(all_ones(size))
     }
@@ -307,7 +323,17 @@ impl Platform {
                     d.port_write(offset, size, value, now);
                 }
             }
+            Port::ResetLine => {
+                if value as u8 == KBC_PULSE_RESET {
+                    self.reset_requested = true;
+                }
+            }
         }
+    }
+
+    /// The guest pulsed the reset line (8042 command 0xFE).
+    pub fn take_reset_request(&mut self) -> bool {
+        core::mem::take(&mut self.reset_requested)
     }
 
     /// Whether `gpa` falls in an emulated MMIO window.

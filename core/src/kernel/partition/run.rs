@@ -35,7 +35,7 @@ use super::console::ConsoleOut;
 use super::exits::ExitCounters;
 use super::memory::{FrameTables, GuestRam};
 use super::platform::{ACPI_TABLES_GPA, Platform, Shape};
-use super::{mmio, string_io};
+use super::{mmio, stats, string_io};
 
 /// MSRs the VMCB itself holds (swapped by VMRUN, VMLOAD and VMSAVE): the guest
 /// reaches them without exits, as it would its own processor's.
@@ -62,6 +62,9 @@ enum Stop {
     HaltedForever,
     /// The guest powered itself off through ACPI (S5).
     PoweredOff,
+    /// The guest asked for a reset (the 8042's reset line): the crash policy
+    /// decides between restarting it and halting it, as for a triple fault.
+    Reset,
     /// Something the guest did ended it: the crash policy decides.
     Fault(String),
 }
@@ -88,6 +91,8 @@ struct Partition<'a> {
     decoded_length: Option<u8>,
     /// When the current boot started, in [`time::now_nanos`] time.
     started: u64,
+    /// The deadline the core's timer is armed for, in [`time::now_nanos`] time.
+    armed: Option<u64>,
     /// When each restart within the current window happened.
     restarts: VecDeque<u64>,
     // Owned here so they outlive the vCPU that points at them.
@@ -187,6 +192,7 @@ impl<'a> Partition<'a> {
             phys_addr_bits,
             decoded_length: None,
             started: 0,
+            armed: None,
             restarts: VecDeque::new(),
             _npt: npt,
             _iopm: iopm,
@@ -196,7 +202,18 @@ impl<'a> Partition<'a> {
 
     /// Boots, runs, and applies the crash policy until the partition stops for good.
     fn live(&mut self) {
+        let stats = stats::get(self.index);
+        self.live_until_stopped();
+        if let Some(stats) = stats {
+            stats.set_state(stats::State::Stopped);
+        }
+    }
+
+    fn live_until_stopped(&mut self) {
         loop {
+            if let Some(stats) = stats::get(self.index) {
+                stats.set_state(stats::State::Running);
+            }
             if let Err(why) = self.boot() {
                 error!("partition {}: cannot boot: {why}", self.config.name);
                 return;
@@ -225,6 +242,12 @@ impl<'a> Partition<'a> {
                 }
                 Stop::Fault(why) => {
                     error!("partition {} crashed: {why}", self.config.name);
+                    if !self.may_restart() {
+                        return;
+                    }
+                }
+                Stop::Reset => {
+                    info!("partition {} asked for a reset", self.config.name);
                     if !self.may_restart() {
                         return;
                     }
@@ -261,6 +284,9 @@ impl<'a> Partition<'a> {
             return false;
         }
         self.restarts.push_back(now);
+        if let Some(stats) = stats::get(self.index) {
+            stats.restarted();
+        }
         info!(
             "partition {}: restarting ({} of {max_restarts} within {window_secs} s)",
             self.config.name,
@@ -295,9 +321,10 @@ impl<'a> Partition<'a> {
                 cmdline: &module.cmdline,
             })
             .collect();
+        let cmdline = linux_cmdline(config);
         let images = BootImages {
             kernel: kernel.data,
-            cmdline: &config.boot.cmdline,
+            cmdline: &cmdline,
             initrd: initrd.map(|e| e.data),
             modules: &modules,
         };
@@ -355,11 +382,15 @@ impl<'a> Partition<'a> {
             if let Some(stop) = self.deliver_interrupts() {
                 return stop;
             }
+            self.arm_device_timer();
             let exit = match self.vcpu.run() {
                 Ok(exit) => exit,
                 Err(e) => return Stop::Fault(format!("guest entry failed: {e}")),
             };
             self.exits.record(exit.kind());
+            if let Some(stats) = stats::get(self.index) {
+                stats.record(exit.kind());
+            }
             if let Some(stop) = self.handle(exit) {
                 return stop;
             }
@@ -396,6 +427,20 @@ impl<'a> Partition<'a> {
         match self.vcpu.inject_interrupt(vector) {
             Ok(()) => None,
             Err(e) => self.fault(format!("cannot inject interrupt vector {vector}: {e}")),
+        }
+    }
+
+    /// Makes sure the guest exits by its next device event even if it runs
+    /// without exits until then (a busy wait on the TSC, say): the core's
+    /// timer is armed for it, and the interrupt ends the guest's run.
+    fn arm_device_timer(&mut self) {
+        let deadline = self
+            .platform
+            .next_deadline()
+            .map(|deadline| self.started.saturating_add(deadline.0));
+        if deadline != self.armed {
+            time::arm(deadline);
+            self.armed = deadline;
         }
     }
 
@@ -455,6 +500,9 @@ impl<'a> Partition<'a> {
                 }
                 if self.platform.take_power_off_request() {
                     return Some(Stop::PoweredOff);
+                }
+                if self.platform.take_reset_request() {
+                    return Some(Stop::Reset);
                 }
                 self.skip()
             }
@@ -519,6 +567,7 @@ impl<'a> Partition<'a> {
                     .next_deadline()
                     .map_or(u64::MAX, |deadline| self.started.saturating_add(deadline.0));
                 time::sleep_until(wake.min(time::now_nanos() + IDLE_POLL_NANOS));
+                self.armed = None;
                 None
             }
             Exit::Shutdown => Some(Stop::Fault(format!(
@@ -560,11 +609,14 @@ impl<'a> Partition<'a> {
                 }
             }
             Exit::ExternalInterrupt | Exit::Nmi => {
-                // A physical interrupt for the host arrived while the guest ran:
-                // take it now (the world switch has set GIF again).
+                // A physical interrupt for the host arrived while the guest ran
+                // (usually the timer armed for the next device event): take it
+                // now; the world switch has set GIF again. The one-shot timer
+                // has fired, so it must be armed again.
                 x86_64::instructions::interrupts::enable();
                 core::hint::spin_loop();
                 x86_64::instructions::interrupts::disable();
+                self.armed = None;
                 None
             }
             Exit::Hypercall => self.hypercall(),
@@ -716,6 +768,40 @@ impl<'a> Partition<'a> {
         self.vcpu.set_rax(result);
         self.skip()
     }
+}
+
+/// The command line a partition's kernel gets. Linux (by the Linux or PVH
+/// protocol) is told about its TSC the way a boot loader tells a kernel what
+/// the platform cannot: `tsc_early_khz=` gives the rate (calibrating against
+/// the PIT needs thousands of port reads in a few milliseconds, each one an
+/// exit), and `tsc=reliable` says it needs no watchdog: it is the core's own
+/// invariant TSC, never intercepted or rescaled, while the watchdog's
+/// reference (the ACPI PM timer) costs an exit per read and would look
+/// unstable itself. Anything the table's command line already says wins.
+fn linux_cmdline(config: &PartitionConfig) -> String {
+    let mut cmdline = config.boot.cmdline.clone();
+    if !matches!(
+        config.boot.protocol,
+        ConfigProtocol::Linux | ConfigProtocol::Pvh
+    ) {
+        return cmdline;
+    }
+    let has = |key: &str| cmdline.split_ascii_whitespace().any(|w| w.starts_with(key));
+    let mut extra = Vec::new();
+    let khz = time::tsc_hz() / 1000;
+    if khz != 0 && !has("tsc_early_khz=") {
+        extra.push(format!("tsc_early_khz={khz}"));
+    }
+    if !has("tsc=") {
+        extra.push("tsc=reliable".into());
+    }
+    for word in extra {
+        if !cmdline.is_empty() {
+            cmdline.push(' ');
+        }
+        cmdline.push_str(&word);
+    }
+    cmdline
 }
 
 /// A vCPU in the reset state over the partition's nested page table and maps.

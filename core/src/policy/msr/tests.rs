@@ -287,3 +287,17 @@ fn routed_msrs() {
     assert_eq!(f.read(index::DEBUGCTL), Value(0));
     assert_eq!(f.write(index::DEBUGCTL, 1), GeneralProtection);
 }
+
+/// On AMD, INT_PENDING_MSG reads 0 (no C1E), so Linux's erratum-400 check on
+/// family 0Fh/10h parts finds nothing to work around; Intel has no such MSR.
+#[test]
+fn amd_int_pending_msg_reads_zero() {
+    let mut amd = amd();
+    assert_eq!(amd.read(index::INT_PENDING_MSG), Value(0));
+    assert_eq!(amd.write(index::INT_PENDING_MSG, 0), Done);
+    assert_eq!(
+        amd.write(index::INT_PENDING_MSG, 1 << 27),
+        GeneralProtection
+    );
+    assert_eq!(intel().read(index::INT_PENDING_MSG), GeneralProtection);
+}

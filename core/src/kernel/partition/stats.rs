@@ -1,0 +1,89 @@
+//! Per-partition exit counters and state that other cores can read: the
+//! partition's core counts, the service core prints them on demand (the
+//! console's `Ctrl-] s`).
+
+use alloc::boxed::Box;
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use bulkhead_vcpu::ExitKind;
+
+use super::super::once::SetOnce;
+
+/// What a partition is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// Not started yet.
+    Starting = 0,
+    /// Running its guest.
+    Running = 1,
+    /// Stopped for good (halted, exited, powered off, or out of restarts).
+    Stopped = 2,
+}
+
+/// One partition's shared counters.
+pub struct Stats {
+    exits: [AtomicU64; ExitKind::COUNT],
+    restarts: AtomicU64,
+    state: AtomicU8,
+}
+
+impl Stats {
+    fn new() -> Self {
+        Self {
+            exits: [const { AtomicU64::new(0) }; ExitKind::COUNT],
+            restarts: AtomicU64::new(0),
+            state: AtomicU8::new(State::Starting as u8),
+        }
+    }
+
+    /// Counts one exit (only the partition's own core writes).
+    pub fn record(&self, kind: ExitKind) {
+        self.exits[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one restart.
+    pub fn restarted(&self) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets the state.
+    pub fn set_state(&self, state: State) {
+        self.state.store(state as u8, Ordering::Relaxed);
+    }
+
+    /// One line: state, restarts, total exits and the nonzero counters.
+    pub fn describe(&self, out: &mut impl Write) -> core::fmt::Result {
+        let state = match self.state.load(Ordering::Relaxed) {
+            0 => "starting",
+            1 => "running",
+            _ => "stopped",
+        };
+        let total: u64 = self.exits.iter().map(|e| e.load(Ordering::Relaxed)).sum();
+        write!(
+            out,
+            "{state}, {} restart(s), {total} exits:",
+            self.restarts.load(Ordering::Relaxed)
+        )?;
+        for kind in ExitKind::ALL {
+            let count = self.exits[kind as usize].load(Ordering::Relaxed);
+            if count > 0 {
+                write!(out, " {}={count}", kind.name())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+static STATS: SetOnce<Box<[Stats]>> = SetOnce::new();
+
+/// One set of counters per partition. Before other cores start.
+pub fn init(partitions: usize) {
+    STATS.set((0..partitions).map(|_| Stats::new()).collect());
+}
+
+/// Partition `index`'s counters.
+pub fn get(index: usize) -> Option<&'static Stats> {
+    STATS.get()?.get(index)
+}
