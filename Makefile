@@ -14,7 +14,7 @@ NOSTD_LIBS  := -p bulkhead-netboot -p bulkhead-config -p bulkhead-vcpu -p bulkhe
                -p bulkhead-vmx -p bulkhead-vdevices -p bulkhead-netconsole
 QEMU_CPU    := qemu64,+svm,+npt
 
-.PHONY: all setup image guests linux run test lint host-test qemu-test fuzz clean
+.PHONY: all setup image guests linux run test lint host-test qemu-test fuzz bench clean
 
 all: image
 
@@ -64,6 +64,10 @@ fuzz: setup
 	config/fuzz/run.sh $(FUZZ_SECONDS)
 
 test: lint host-test qemu-test fuzz
+
+# Measurements, not tests: Linux boot under Bulkhead against QEMU directly.
+bench: image linux
+	bench/linux_boot.py
 
 clean:
 	$(CARGO) clean
