@@ -75,33 +75,7 @@ pub fn handle(
         ));
     }
     let state = vcpu.state();
-    let paging = Paging {
-        cr0: state.cr0,
-        cr3: state.cr3,
-        cr4: state.cr4,
-        efer: state.efer,
-        phys_addr_bits,
-    };
-    let bitness = mmio::code_bitness(
-        state.cr0,
-        state.rflags,
-        state.efer,
-        state.cs.attributes.long(),
-        state.cs.attributes.default_big(),
-    );
-    let linear = if bitness == 64 {
-        state.rip
-    } else {
-        state.cs.base.wrapping_add(state.rip) & 0xFFFF_FFFF
-    };
-    let read = |address: u64| -> Option<u64> {
-        let mut word = [0u8; 8];
-        ram.read(address, &mut word)
-            .ok()
-            .map(|()| u64::from_le_bytes(word))
-    };
-    let mut bytes = [0u8; mmio::MAX_INSTRUCTION_LEN];
-    let fetched = walk::fetch(&paging, linear, state.cpl() == 3, &read, &mut bytes);
+    let (bytes, fetched, bitness) = fetch_instruction(&state, ram, phys_addr_bits);
     let mut cpu = Cpu {
         vcpu,
         state: &state,
@@ -160,17 +134,35 @@ pub fn handle(
     }
 }
 
-/// The length of the instruction at the guest's RIP, fetched through its
-/// page tables and decoded: for exits the CPU gives no length for.
-pub fn decoded_length(vcpu: &dyn Vcpu, ram: &GuestRam, phys_addr_bits: u8) -> Option<u8> {
-    let state = vcpu.state();
-    let paging = Paging {
+/// A guest-physical RAM reader for the page walker: the 8-byte word at an
+/// address, or `None` outside the partition's RAM.
+pub fn ram_reader(ram: &GuestRam) -> impl Fn(u64) -> Option<u64> + '_ {
+    move |address| {
+        let mut word = [0u8; 8];
+        ram.read(address, &mut word)
+            .ok()
+            .map(|()| u64::from_le_bytes(word))
+    }
+}
+
+/// The paging state the walker needs, from the guest's registers.
+pub fn paging(state: &GuestState, phys_addr_bits: u8) -> Paging {
+    Paging {
         cr0: state.cr0,
         cr3: state.cr3,
         cr4: state.cr4,
         efer: state.efer,
         phys_addr_bits,
-    };
+    }
+}
+
+/// The bytes at the guest's RIP, fetched through its page tables, how many
+/// were read, and the code's bitness.
+fn fetch_instruction(
+    state: &GuestState,
+    ram: &GuestRam,
+    phys_addr_bits: u8,
+) -> ([u8; mmio::MAX_INSTRUCTION_LEN], walk::Fetched, u32) {
     let bitness = mmio::code_bitness(
         state.cr0,
         state.rflags,
@@ -183,14 +175,22 @@ pub fn decoded_length(vcpu: &dyn Vcpu, ram: &GuestRam, phys_addr_bits: u8) -> Op
     } else {
         state.cs.base.wrapping_add(state.rip) & 0xFFFF_FFFF
     };
-    let read = |address: u64| -> Option<u64> {
-        let mut word = [0u8; 8];
-        ram.read(address, &mut word)
-            .ok()
-            .map(|()| u64::from_le_bytes(word))
-    };
     let mut bytes = [0u8; mmio::MAX_INSTRUCTION_LEN];
-    let fetched = walk::fetch(&paging, linear, state.cpl() == 3, &read, &mut bytes);
+    let read = ram_reader(ram);
+    let fetched = walk::fetch(
+        &paging(state, phys_addr_bits),
+        linear,
+        state.cpl() == 3,
+        &read,
+        &mut bytes,
+    );
+    (bytes, fetched, bitness)
+}
+
+/// The length of the instruction at the guest's RIP, fetched through its
+/// page tables and decoded: for exits the CPU gives no length for.
+pub fn decoded_length(vcpu: &dyn Vcpu, ram: &GuestRam, phys_addr_bits: u8) -> Option<u8> {
+    let (bytes, fetched, bitness) = fetch_instruction(&vcpu.state(), ram, phys_addr_bits);
     mmio::instruction_length(&bytes[..fetched.len], bitness).and_then(|len| u8::try_from(len).ok())
 }
 

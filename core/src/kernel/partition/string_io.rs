@@ -94,13 +94,7 @@ pub fn handle(
         Ok(batch) => batch,
         Err(e) => return Outcome::Refused(alloc::format!("string I/O: {e:?}")),
     };
-    let paging = Paging {
-        cr0: state.cr0,
-        cr3: state.cr3,
-        cr4: state.cr4,
-        efer: state.efer,
-        phys_addr_bits,
-    };
+    let paging = super::mmio::paging(&state, phys_addr_bits);
     let user = state.cpl() == 3;
     let kind = match exit.direction {
         IoDirection::In => AccessKind::Write,
@@ -165,12 +159,7 @@ fn element_bytes(
     size: u8,
     ram: &GuestRam,
 ) -> Result<[u64; 4], WalkError> {
-    let read = |address: u64| -> Option<u64> {
-        let mut word = [0u8; 8];
-        ram.read(address, &mut word)
-            .ok()
-            .map(|()| u64::from_le_bytes(word))
-    };
+    let read = super::mmio::ram_reader(ram);
     let mut gpas = [0u64; 4];
     for (i, gpa) in gpas.iter_mut().enumerate().take(usize::from(size)) {
         *gpa = walk::translate(paging, linear.wrapping_add(i as u64), access, &read)?;
