@@ -41,6 +41,19 @@ for guest in multiboot heartbeat cpuid_msr attack echo strio; do
     publish "$obj/$guest.elf" "$guest.elf"
 done
 
+# Multiboot guests that test platform devices with interrupts: also devices32.S (a
+# 256-vector IDT, named checks, TSC/PIT timing, 8259/PIT/CMOS helpers) and acpi32.S
+# (RSDP, root table, MADT lookups).
+assemble devices32
+assemble acpi32
+for guest in irq_pic irq_apic uart_rtc_acpi; do
+    assemble "$guest"
+    "$LD" "${ld_flags[@]}" -T "$src/multiboot.ld" -o "$obj/$guest.elf" \
+        "$obj/multiboot_entry.o" "$obj/$guest.o" "$obj/devices32.o" "$obj/acpi32.o" \
+        "$obj/lib32.o"
+    publish "$obj/$guest.elf" "$guest.elf"
+done
+
 # PVH guest: ELF32 with the Xen PHYS32_ENTRY note, no Multiboot header (QEMU would
 # prefer Multiboot).
 assemble pvh
@@ -58,3 +71,11 @@ if [ "$size" -ne 65536 ]; then
     exit 1
 fi
 publish "$obj/realmode.bin" realmode.bin
+
+# Linux boot protocol guest: a flat bzImage (boot sector and setup header, 16-bit setup
+# code, then the protected-mode payload with the 64-bit entry at offset 0x200).
+"$AS" --64 -o "$obj/linux64.o" "$src/linux64.S"
+"$LD" -m elf_x86_64 --build-id=none -z noexecstack -T "$src/linux64.ld" \
+    -o "$obj/linux64.elf" "$obj/linux64.o"
+"$OBJCOPY" -O binary "$obj/linux64.elf" "$obj/linux64.bin"
+publish "$obj/linux64.bin" linux64.bin

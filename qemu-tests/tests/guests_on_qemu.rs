@@ -474,3 +474,171 @@ fn attack_guest_refuses_an_unknown_attack() {
         .unwrap();
     expect_exit_code(&mut machine, FAIL);
 }
+
+/// Waits for `guest: NAME: CHECK: ok` for every check, in order.
+fn expect_checks(machine: &mut Machine, name: &str, checks: &[&str]) {
+    for check in checks {
+        machine
+            .expect(&format!("guest: {name}: {check}: ok"), timeout::STEP)
+            .unwrap();
+    }
+}
+
+/// The 8259 pair on bare QEMU: reprogrammed with four pairs of vector bases while the
+/// PIT and the RTC run, IRQ0 at 100 Hz against the TSC, ISR in the handler, masking with
+/// IRR latched, poll, auto-EOI, special mask mode, the RTC on an edge-triggered line,
+/// the ELCR (IRQ8 edge-only, IRQ4 settable), a level-triggered IRQ4, and IRQ0 while the
+/// CPU spins.
+#[test]
+fn irq_pic_guest_passes_every_check() {
+    let mut machine = boot("irq_pic.elf", "");
+    machine
+        .expect_regex(
+            r"^guest: irq_pic: tsc \d+ kHz, calibrated against PIT channel 2$",
+            timeout::BOOT,
+        )
+        .unwrap();
+    for bases in ["0x20/0x28", "0x40/0x48", "0xb8/0x70", "0x30/0x38"] {
+        machine
+            .expect_regex(
+                &format!(
+                    r"^guest: irq_pic: vector bases {bases}: irq0 \d+, irq8 \d+, at the old bases 0$"
+                ),
+                timeout::STEP,
+            )
+            .unwrap();
+    }
+    expect_checks(
+        &mut machine,
+        "irq_pic",
+        &[
+            "reprogram vector bases",
+            "irq0 rate",
+            "isr in handler",
+            "mask irq0",
+            "poll",
+            "auto-eoi",
+            "special mask mode",
+            "rtc on an edge-triggered line",
+            "elcr",
+            "level-triggered irq4 through elcr",
+            "irq0 while spinning with pause",
+            "irq0 while spinning without exits",
+        ],
+    );
+    for line in [
+        "guest: irq_pic: isr in the irq0 handler 0x01, after eoi 0x00",
+        ", poll reads 0x80, then isr 0x01, after eoi 0x00",
+        "guest: irq_pic: irq8 edge-triggered, register C unread: 1 interrupt(s) in 100 ms; register C 0xc0; next interrupt after reading it: yes",
+        "irq8 level written: reads 0x00 at 0x4d1; irq0-2 and 4 level written: reads 0x10",
+        "guest: irq_pic: level irq4: 5 deliveries until the handler turned IER off; edge irq4: deliveries in 100 ms 1",
+    ] {
+        assert!(
+            machine.log().contains(line),
+            "missing `{line}`:\n{}",
+            machine.log()
+        );
+    }
+    expect_pass(&mut machine, "irq_pic");
+}
+
+/// COM1 in loopback with receive interrupts, the RTC (BCD, binary, seconds advancing,
+/// alarm, update-ended interrupt) and SeaBIOS's ACPI tables (an ACPI 1.0 RSDP with an
+/// RSDT, good checksums, the MADT, a 24-bit PM timer at 0x608) on bare QEMU.
+#[test]
+fn uart_rtc_acpi_guest_passes_every_check() {
+    let mut machine = boot("uart_rtc_acpi.elf", "");
+    machine
+        .expect(
+            "guest: uart_rtc_acpi: uart loopback: sent 12 bytes, the irq4 handler took 12 in 12 interrupts (iir 0xc4), left for polling 0",
+            timeout::BOOT,
+        )
+        .unwrap();
+    expect_checks(
+        &mut machine,
+        "uart_rtc_acpi",
+        &[
+            "uart loopback data",
+            "uart loopback receive interrupts",
+            "rtc time in bcd",
+            "rtc time in binary",
+            "rtc seconds advance",
+            "rtc alarm interrupt",
+            "rtc update-ended interrupt",
+        ],
+    );
+    machine
+        .expect_regex(
+            r"^guest: uart_rtc_acpi: acpi: rsdp at 0x000f[0-9a-f]{4} revision 0 oem BOCHS  rsdt 0x[0-9a-f]{8}$",
+            timeout::STEP,
+        )
+        .unwrap();
+    expect_checks(
+        &mut machine,
+        "uart_rtc_acpi",
+        &[
+            "acpi rsdp",
+            "acpi table checksums",
+            "acpi madt",
+            "acpi pm timer",
+        ],
+    );
+    for line in [
+        "guest: uart_rtc_acpi: uart loopback modem lines: ok",
+        "guest: uart_rtc_acpi: madt: override: isa irq 0 -> gsi 2 flags 0x0000",
+        "guest: uart_rtc_acpi: pm timer at port 0x0608, bits 24, sci irq 9: ",
+    ] {
+        assert!(
+            machine.log().contains(line),
+            "missing `{line}`:\n{}",
+            machine.log()
+        );
+    }
+    expect_pass(&mut machine, "uart_rtc_acpi");
+}
+
+/// QEMU's own Linux loader takes linux64.bin as a bzImage and enters its 16-bit setup
+/// code (it never uses the 64-bit entry, which the partition tests cover): the setup
+/// code sees QEMU's loader ID, the command line and the initrd in the header.
+#[test]
+fn linux64_guest_is_entered_at_its_setup_code_by_qemu() {
+    let initrd = Path::new(env!("CARGO_TARGET_TMPDIR")).join("linux64-initrd.txt");
+    let contents = b"bulkhead-initrd-marker\nsecond line\n";
+    std::fs::write(&initrd, contents).unwrap();
+    let mut machine = Qemu::kernel(guest("linux64.bin"))
+        .debug_exit()
+        .append("console=ttyS0 marker=42")
+        .arg("-initrd")
+        .arg(initrd.to_str().expect("UTF-8 path"))
+        .start()
+        .unwrap();
+    machine
+        .expect("guest: linux64: entered via 16-bit setup", timeout::BOOT)
+        .unwrap();
+    machine
+        .expect(
+            "guest: linux64: type_of_loader 0xb0 loadflags 0x81",
+            timeout::STEP,
+        )
+        .unwrap();
+    machine
+        .expect_regex(
+            r"^guest: linux64: cmd_line_ptr 0x[0-9a-f]{8}: console=ttyS0 marker=42$",
+            timeout::STEP,
+        )
+        .unwrap();
+    let ramdisk = machine
+        .expect_regex(
+            r"^guest: linux64: ramdisk_image (0x[0-9a-f]{8}) ramdisk_size (\d+)$",
+            timeout::STEP,
+        )
+        .unwrap();
+    assert_ne!(number(&ramdisk[1]), 0, "{}", machine.log());
+    assert_eq!(
+        number(&ramdisk[2]),
+        contents.len() as u64,
+        "{}",
+        machine.log()
+    );
+    expect_pass(&mut machine, "linux64");
+}

@@ -9,8 +9,11 @@
 //! modem status, and how each is reset), and "Modem Control Register"
 //! (loopback: TX into RX, DTR→DSR, RTS→CTS, OUT1→RI, OUT2→DCD, output pins
 //! forced inactive). On a PC the OUT2 pin enables the IRQ line driver, so
-//! [`Uart::irq_level`] is the chip's INTR gated by MCR.OUT2 (and off in
-//! loopback, where the pin is forced inactive).
+//! [`Uart::irq_level`] is the chip's INTR gated by MCR.OUT2. It follows the
+//! MCR bit even in loopback, as QEMU and Bochs do: on a real PC the pin would
+//! be forced inactive there and cut the IRQ, but guests' loopback self-tests
+//! (and the platform's own) expect their interrupts, and nothing can reach
+//! the line while the chip is looped back.
 //!
 //! # Data paths
 //!
@@ -325,9 +328,9 @@ impl Uart {
     }
 
     /// The IRQ line: an interrupt is pending and MCR.OUT2 enables the line
-    /// driver (never in loopback, where OUT2 is forced inactive).
+    /// driver (the register bit, in loopback too; see the module docs).
     pub fn irq_level(&self) -> bool {
-        self.mcr & (MCR_OUT2 | MCR_LOOP) == MCR_OUT2 && self.pending_interrupt().is_some()
+        self.mcr & MCR_OUT2 != 0 && self.pending_interrupt().is_some()
     }
 
     /// The state for crash reports and tests. Reads nothing, clears nothing.
