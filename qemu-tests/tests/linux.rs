@@ -192,6 +192,10 @@ fn debian_kernel_by_the_linux_boot_protocol() {
     assert!(counting("ttyS0"), "no serial interrupts counted:\n{log}");
     run(&mut machine, "dmesg; echo dmesg-$((8*8))", "dmesg-64");
     let log = machine.log();
+    assert!(
+        log.contains("BIOS-e820: [mem 0x00000000000e0000-0x00000000000e0fff] ACPI NVS"),
+        "the ACPI tables are not in the e820 map:\n{log}"
+    );
     if log.contains("APIC calibration not consistent with PM-Timer") {
         assert!(
             log.contains("APIC delta adjusted to PM-Timer"),

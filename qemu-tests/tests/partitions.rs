@@ -90,6 +90,8 @@ fn every_protocol_runs_side_by_side() {
         "[mb] guest: multiboot: cmdline: first second=2",
         "[mb] guest: multiboot: loader: Bulkhead",
         "[pvh] guest: pvh: cmdline: pvh says hi",
+        // The guest's ACPI tables are in its memory map, as ACPI NVS.
+        "[pvh] guest: pvh: memmap addr 0x00000000000e0000 size 0x0000000000001000 type 4",
     ] {
         assert!(
             machine.log().contains(check),

@@ -21,7 +21,9 @@ use bulkhead_netboot::{EntryKind, Image};
 use bulkhead_svm::npt::NestedPageTable;
 use bulkhead_svm::permissions::{IoPermissionMap, MsrAccess, MsrPermissionMap};
 use bulkhead_svm::{SvmConfig, SvmVcpu};
-use bulkhead_vcpu::boot::{self, BootImages, MemoryLayout, Module, PhysRange, realmode};
+use bulkhead_vcpu::boot::{
+    self, BootImages, MemoryLayout, MemoryType, Module, PhysRange, realmode,
+};
 use bulkhead_vcpu::exit::merge_io_read;
 use bulkhead_vcpu::state::Gpr;
 use bulkhead_vcpu::{Exit, MmioAccess, Vcpu, vectors};
@@ -93,6 +95,8 @@ struct Partition<'a> {
     started: u64,
     /// The deadline the core's timer is armed for, in [`time::now_nanos`] time.
     armed: Option<u64>,
+    /// Whether `platform` has run a guest (and must be rebuilt before the next boot).
+    devices_used: bool,
     /// When each restart within the current window happened.
     restarts: VecDeque<u64>,
     // Owned here so they outlive the vCPU that points at them.
@@ -193,6 +197,7 @@ impl<'a> Partition<'a> {
             decoded_length: None,
             started: 0,
             armed: None,
+            devices_used: false,
             restarts: VecDeque::new(),
             _npt: npt,
             _iopm: iopm,
@@ -328,7 +333,12 @@ impl<'a> Partition<'a> {
             initrd: initrd.map(|e| e.data),
             modules: &modules,
         };
-        self.platform = new_platform(config, &self.ram)?;
+        // Devices start fresh on every boot; the first boot uses the set
+        // `create` just built.
+        if self.devices_used {
+            self.platform = new_platform(config, &self.ram)?;
+        }
+        self.devices_used = true;
         let ranges: Vec<PhysRange> = self
             .ram
             .regions()
@@ -338,7 +348,13 @@ impl<'a> Partition<'a> {
         if let Some(acpi) = &self.platform.acpi {
             bulkhead_vcpu::GuestMemory::write(&mut self.ram, ACPI_TABLES_GPA, &acpi.bytes)
                 .map_err(|e| format!("ACPI tables: {e}"))?;
-            layout = layout.with_rsdp(acpi.rsdp_gpa);
+            // Reported as ACPI NVS (it holds the FACS), page-rounded, in every
+            // protocol's memory map.
+            let end = (ACPI_TABLES_GPA + acpi.bytes.len() as u64).next_multiple_of(4096);
+            layout = layout
+                .with_rsdp(acpi.rsdp_gpa)
+                .reserve(PhysRange::new(ACPI_TABLES_GPA, end), MemoryType::AcpiNvs)
+                .map_err(|e| format!("ACPI tables: {e}"))?;
         }
         let protocol = match config.boot.protocol {
             ConfigProtocol::RealMode => boot::Protocol::RealMode(realmode::Options {
