@@ -2,7 +2,6 @@
 //! virtual devices.
 
 pub mod console;
-pub mod exits;
 pub mod memory;
 pub mod mmio;
 pub mod platform;

@@ -34,7 +34,6 @@ use log::{error, info, warn};
 use super::super::deployment::Placement;
 use super::super::{bootinfo, local_console, svm_host, time, wallclock};
 use super::console::ConsoleOut;
-use super::exits::ExitCounters;
 use super::memory::{FrameTables, GuestRam};
 use super::platform::{ACPI_TABLES_GPA, Platform, Shape};
 use super::{mmio, stats, string_io};
@@ -85,7 +84,6 @@ struct Partition<'a> {
     console: ConsoleOut,
     cpuid: CpuidTable,
     msrs: MsrFile,
-    exits: ExitCounters,
     /// The guest's physical-address width (its CPUID 0x8000_0008 EAX[7:0]).
     phys_addr_bits: u8,
     /// The length of the exiting instruction, decoded by the core when the
@@ -192,7 +190,6 @@ impl<'a> Partition<'a> {
             console: ConsoleOut::new(&config.name),
             cpuid,
             msrs,
-            exits: ExitCounters::default(),
             phys_addr_bits,
             decoded_length: None,
             started: 0,
@@ -225,7 +222,9 @@ impl<'a> Partition<'a> {
             }
             let stop = self.run();
             self.console.flush();
-            self.exits.report(&self.config.name);
+            if let Some(stats) = stats::get(self.index) {
+                stats.report(&self.config.name);
+            }
             match stop {
                 Stop::Exited { value, status } => {
                     info!(
@@ -377,7 +376,6 @@ impl<'a> Partition<'a> {
         // After reset EDX holds the processor signature the guest's CPUID shows.
         state.gprs.rdx = u64::from(self.cpuid.lookup(1, 0, 0, GuestView::RESET).eax);
         self.vcpu.set_state(&state).map_err(|e| format!("{e}"))?;
-        self.exits = ExitCounters::default();
         self.started = time::now_nanos();
         info!(
             "partition {}: booting by {} at {:#x}",
@@ -403,7 +401,6 @@ impl<'a> Partition<'a> {
                 Ok(exit) => exit,
                 Err(e) => return Stop::Fault(format!("guest entry failed: {e}")),
             };
-            self.exits.record(exit.kind());
             if let Some(stats) = stats::get(self.index) {
                 stats.record(exit.kind());
             }

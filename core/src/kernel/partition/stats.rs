@@ -1,6 +1,6 @@
 //! Per-partition exit counters and state that other cores can read: the
-//! partition's core counts, the service core prints them on demand (the
-//! console's `Ctrl-] s`).
+//! partition's core counts and logs them whenever the partition stops; the
+//! service core prints them on demand (the console's `Ctrl-] s`).
 
 use alloc::boxed::Box;
 use core::fmt::Write;
@@ -53,6 +53,13 @@ impl Stats {
         self.state.store(state as u8, Ordering::Relaxed);
     }
 
+    /// Logs the counters, as when the partition stops.
+    pub fn report(&self, partition: &str) {
+        let mut line = alloc::string::String::new();
+        let _ = self.describe_counts(&mut line);
+        log::info!("partition {partition}: {line}");
+    }
+
     /// One line: state, restarts, total exits and the nonzero counters.
     pub fn describe(&self, out: &mut impl Write) -> core::fmt::Result {
         let state = match self.state.load(Ordering::Relaxed) {
@@ -60,10 +67,16 @@ impl Stats {
             1 => "running",
             _ => "stopped",
         };
+        write!(out, "{state}, ")?;
+        self.describe_counts(out)
+    }
+
+    /// Restarts, total exits and the nonzero counters.
+    pub fn describe_counts(&self, out: &mut impl Write) -> core::fmt::Result {
         let total: u64 = self.exits.iter().map(|e| e.load(Ordering::Relaxed)).sum();
         write!(
             out,
-            "{state}, {} restart(s), {total} exits:",
+            "{} restart(s), {total} exits:",
             self.restarts.load(Ordering::Relaxed)
         )?;
         for kind in ExitKind::ALL {
