@@ -58,16 +58,20 @@ qemu-test: image linux
 		BULKHEAD_LINUX=$(abspath $(LINUX)) \
 		$(CARGO) test -p bulkhead-qemu-tests -- --test-threads 2
 
-# Coverage-guided fuzzing of the compiled partition table's parser, briefly.
+# Coverage-guided fuzzing, briefly: the compiled partition table's parser and the
+# network console's datagram handling.
 FUZZ_SECONDS ?= 20
 fuzz: setup
 	config/fuzz/run.sh $(FUZZ_SECONDS)
+	netconsole/fuzz/run.sh $(FUZZ_SECONDS)
 
 test: lint host-test qemu-test fuzz
 
-# Measurements, not tests: Linux boot under Bulkhead against QEMU directly.
-bench: image linux
+# Measurements, not tests: Linux boot under Bulkhead against QEMU directly, and
+# the network console's keystroke round trip and throughput under loss.
+bench: image linux guests
 	bench/linux_boot.py
+	bench/netconsole.py
 
 clean:
 	$(CARGO) clean

@@ -71,6 +71,50 @@ pub enum CliError {
         /// Why.
         source: bulkhead_config::CompiledError,
     },
+    /// No key file was named for a network console command.
+    #[error(
+        "no console key: pass --key-file FILE (the deployment's [hypervisor.console] \
+         key_file) or set BULKHEAD_CONSOLE_KEY_FILE"
+    )]
+    NoKeyFile,
+    /// The key file holds fewer bytes than any deployment's key.
+    #[error(
+        "{}: the console key is {len} byte(s), fewer than any deployment's key has \
+         ({} or more; hex text counts two digits a byte): is this the deployment's \
+         key_file?",
+        path.display(),
+        bulkhead_config::limits::MIN_CONSOLE_KEY_LEN
+    )]
+    KeyTooShort {
+        /// The key file.
+        path: PathBuf,
+        /// The key's length, decoded from hex if it was hex.
+        len: usize,
+    },
+    /// The console service's host name could not be resolved.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The name.
+        host: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// The host name resolved to no address.
+    #[error("{host} has no address")]
+    NoAddress {
+        /// The name.
+        host: String,
+    },
+    /// The console's UDP socket failed.
+    #[error("network: {0}")]
+    Network(io::Error),
+    /// The operating system would not give random bytes for the session seed.
+    #[error("cannot get random bytes from the operating system: {0}")]
+    Random(getrandom::Error),
+    /// The terminal could not be put into raw mode, or the signals could not be
+    /// caught.
+    #[error("terminal: {0}")]
+    Terminal(io::Error),
     /// Writing to standard output failed.
     #[error("cannot write to standard output: {0}")]
     Stdout(#[from] io::Error),

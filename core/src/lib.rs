@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod byte_ring;
 pub mod focus;
 pub mod options;
+pub mod output_ring;
 pub mod policy;
 pub mod range_map;
 pub mod ranges;

@@ -1,30 +1,29 @@
 //! The Bulkhead network console protocol, as a pure state machine.
 //!
-//! The console service moves each partition's UART output to a remote client over UDP
-//! and the client's keystrokes back. This crate is the protocol core, with no sockets
-//! and no clock: datagrams go in and out as byte slices and time is passed in as
-//! milliseconds, so the same code runs in the service core and in host tests under a
-//! simulated network.
+//! The console service moves each partition's UART output to remote clients over UDP
+//! and a writer's keystrokes back, answers management requests (list, restart, halt)
+//! and reports crashes. This crate is the protocol, with no sockets and no clock:
+//! datagrams go in and out as byte slices and time is passed in as milliseconds, so the
+//! same code runs in the service core, in the `bulkhead console` client, and in host
+//! tests under a simulated network.
 //!
-//! What it does now:
+//! - [`Server`]: the service's side, for every partition at once: handshakes, sessions
+//!   (viewers, one writer per partition, control sessions), each partition's output
+//!   history, keystrokes with backpressure, management requests for the caller to carry
+//!   out, crash reports resent until acknowledged, timeouts, and notices for the log.
+//! - [`Client`]: one client's side: the handshake with retries, keepalives, reconnecting
+//!   after an outage without losing or repeating output or keystrokes, requests, and
+//!   crash reports, all as a stream of [`ClientEvent`]s.
+//! - [`wire`]: the datagram format (layout there), the deployment's base keys and the
+//!   per-session keys, sealing and opening with ChaCha20-Poly1305. [`handshake`] holds
+//!   the bodies of the handshake datagrams.
 //!
-//! - [`wire`]: the datagram format (layout diagram there), per-direction keys derived
-//!   with HKDF-SHA256 from the deployment's console key, ChaCha20-Poly1305 sealing with
-//!   the clear header as associated data, and a 64-datagram replay window. Anything
-//!   that is not an authentic, fresh datagram is rejected with a [`Reject`] reason and
-//!   counted; no input panics.
-//! - [`stream`]: one reliable byte stream per direction: byte sequence numbers,
-//!   cumulative acknowledgements, a send window, go-back-N retransmission after a
-//!   timeout, exactly-once in-order delivery, and a bounded sender buffer whose
-//!   overruns reach the receiver as an exact count of skipped bytes.
-//! - [`Endpoint`]: both halves and the channel, driven by `receive`, `poll_transmit`
-//!   and `write`/`read`.
-//!
-//! Not yet: sessions per partition, attaching and detaching clients, handshakes or
-//! rekeying (one key per deployment and direction; a restarted endpoint starts its
-//! counter at zero again, so a deployment must not reuse a console key across
-//! restarts until sessions bring per-session keys), management verbs (status, restart,
-//! halt), and the `bulkhead console` client. See `docs/netconsole.md`.
+//! Inside: a reliable byte stream per direction with exact gap records (`stream`), a
+//! replay window per session (`channel`), the session datagram bodies (`message`),
+//! management and crash report encodings (`manage`), and the output history
+//! (`history`). Anything that is not an authentic, fresh datagram is rejected with a
+//! [`Reject`] reason and counted; nothing is ever answered unless it authenticated; no
+//! input panics. `docs/netconsole.md` describes the protocol as a whole.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -33,13 +32,27 @@
 extern crate alloc;
 
 mod aead;
-mod endpoint;
-pub mod stream;
+mod channel;
+mod client;
+mod codec;
+pub mod handshake;
+mod history;
+mod manage;
+mod message;
+mod random;
+mod server;
+mod stream;
 pub mod wire;
 
-pub use endpoint::{Config, Endpoint, EndpointStats};
-pub use stream::{Delivery, StreamConfig};
-pub use wire::{Direction, Message, Reject, RejectCounts};
+pub use client::{Client, ClientConfig, ClientEvent, ClientState, ClientStats};
+pub use handshake::Role;
+pub use manage::{
+    CONSOLE_TAIL, ClientRequest, CrashReport, PartitionState, PartitionStatus, Reply, Request,
+    RequestToken,
+};
+pub use server::{Notice, Refusal, Server, ServerConfig, ServerStats};
+pub use stream::{SenderStats, StreamConfig};
+pub use wire::{Reject, RejectCounts};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,15 @@
 //! One direction of the reliable console byte stream.
 //!
-//! Stream positions count every byte the producer offered, including bytes it offered
-//! while the sender's buffer was full: those are dropped, and the run of them becomes a
-//! gap record that occupies its length of stream positions but travels as one small
-//! `Gap` datagram. The receiver therefore sees, in order and exactly once, either the
-//! bytes or the exact count of bytes that were skipped, and cumulative
-//! acknowledgements work the same way for both.
+//! Stream positions count bytes, including runs of bytes the producer no longer has
+//! (output lost before it reached the service, or trimmed from the history before a
+//! slow client read it): such a run is a gap record that occupies its length of stream
+//! positions but travels as one small `Gap` datagram ([`Sender::skip`]). The receiver
+//! therefore sees, in order and exactly once, either the bytes or the exact count of
+//! bytes that were skipped, and cumulative acknowledgements work the same way for both.
+//!
+//! Positions are absolute: a session's console stream counts from the partition's first
+//! output byte since boot, so a client that reconnects names the exact position it has
+//! and the new session's stream starts there ([`Sender::starting_at`]).
 //!
 //! Retransmission is go-back-N: when the oldest unacknowledged segment has waited a
 //! retransmission timeout, everything unacknowledged is sent again and the timeout
@@ -16,12 +20,14 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
-use crate::wire::{MAX_DATA, Message};
+use crate::message::Message;
+use crate::wire::MAX_DATA;
 
 /// Tunables of one stream direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamConfig {
-    /// Console bytes the sender buffers until they are acknowledged.
+    /// Bytes the sender buffers until they are acknowledged: a client's unacknowledged
+    /// keystrokes, and its received output not yet taken.
     pub buffer_bytes: usize,
     /// Console bytes the sender has in flight (sent, unacknowledged) at most.
     pub window_bytes: usize,
@@ -62,7 +68,8 @@ impl Payload {
 struct Segment {
     seq: u64,
     payload: Payload,
-    /// Once sent, a segment is never changed except by trimming acknowledged bytes.
+    /// Once sent, a segment only changes by losing acknowledged bytes, or by being
+    /// joined with its neighbours before everything is sent again.
     sent: bool,
 }
 
@@ -98,19 +105,24 @@ pub struct SenderStats {
     pub retransmissions: u64,
     /// Retransmission timeouts that fired.
     pub timeouts: u64,
-    /// Bytes the producer offered while the buffer was full.
+    /// Positions sent as gaps.
     pub bytes_skipped: u64,
 }
 
 impl Sender {
     /// An empty sender at stream position 0.
     pub fn new(config: StreamConfig) -> Self {
+        Self::starting_at(config, 0)
+    }
+
+    /// An empty sender whose first byte will be at stream position `position`.
+    pub fn starting_at(config: StreamConfig, position: u64) -> Self {
         Self {
             config,
             segments: VecDeque::new(),
             next_index: 0,
-            end: 0,
-            sent_end: 0,
+            end: position,
+            sent_end: position,
             buffered: 0,
             in_flight: 0,
             rto_ms: config.initial_rto_ms,
@@ -129,11 +141,23 @@ impl Sender {
         self.buffered
     }
 
-    /// Queues console output. Returns how many bytes were buffered; the rest (the tail
-    /// of `bytes`) did not fit and becomes a gap the receiver is told about.
-    pub fn write(&mut self, bytes: &[u8]) -> usize {
-        let room = self.config.buffer_bytes - self.buffered;
-        let (kept, dropped) = bytes.split_at(bytes.len().min(room));
+    /// The lowest position not yet acknowledged (the end when everything is).
+    pub fn unacknowledged_start(&self) -> u64 {
+        self.segments.front().map_or(self.end, |s| s.seq)
+    }
+
+    /// Queues as much of `bytes` as fits and returns how much that was; the rest is
+    /// not part of the stream at all (the producer keeps it and offers it again). This
+    /// is how keystrokes travel: they are never skipped.
+    pub fn offer(&mut self, bytes: &[u8]) -> usize {
+        // Positions end at 2^64: only output lost in absurd amounts gets there.
+        let positions_left = usize::try_from(u64::MAX - self.end).unwrap_or(usize::MAX);
+        let room = self
+            .config
+            .buffer_bytes
+            .saturating_sub(self.buffered)
+            .min(positions_left);
+        let kept = &bytes[..bytes.len().min(room)];
         let mut rest = kept;
         while !rest.is_empty() {
             let appendable = match self.segments.back_mut() {
@@ -160,24 +184,75 @@ impl Sender {
             self.buffered += take;
             rest = &rest[take..];
         }
-        if !dropped.is_empty() {
-            let skipped = dropped.len() as u64;
-            self.stats.bytes_skipped += skipped;
-            match self.segments.back_mut() {
-                Some(Segment {
-                    payload: Payload::Gap(run),
-                    sent: false,
-                    ..
-                }) => *run += skipped,
-                _ => self.segments.push_back(Segment {
-                    seq: self.end,
-                    payload: Payload::Gap(skipped),
-                    sent: false,
-                }),
-            }
-            self.end += skipped;
-        }
         kept.len()
+    }
+
+    /// Marks `count` positions as lost before they reached this sender: the receiver
+    /// gets a gap of exactly `count`, merged with an unsent gap just before it. The
+    /// count is cut where positions would pass 2^64.
+    pub fn skip(&mut self, count: u64) {
+        let count = count.min(u64::MAX - self.end);
+        if count == 0 {
+            return;
+        }
+        self.stats.bytes_skipped = self.stats.bytes_skipped.saturating_add(count);
+        match self.segments.back_mut() {
+            Some(Segment {
+                payload: Payload::Gap(run),
+                sent: false,
+                ..
+            }) => *run += count,
+            _ => self.segments.push_back(Segment {
+                seq: self.end,
+                payload: Payload::Gap(count),
+                sent: false,
+            }),
+        }
+        self.end += count;
+    }
+
+    /// Sends everything unacknowledged again from the start, with a fresh timeout: the
+    /// stream continues on a new session whose peer may have missed any of it.
+    pub fn rewind(&mut self) {
+        self.next_index = 0;
+        self.in_flight = 0;
+        self.rto_ms = self.config.initial_rto_ms;
+        self.deadline = None;
+        self.coalesce();
+    }
+
+    /// Whether every buffered segment has been sent: the producer may add more.
+    pub fn all_sent(&self) -> bool {
+        self.next_index == self.segments.len()
+    }
+
+    /// Joins neighbouring data segments up to a full datagram each, before everything
+    /// is sent again. Keystrokes go out as they are typed, one small segment each; a
+    /// retransmission of hundreds of them would be as many datagrams, reordered so
+    /// widely that the receiver's replay window refuses the oldest, which is the one
+    /// it waits for.
+    fn coalesce(&mut self) {
+        debug_assert_eq!(self.next_index, 0);
+        let mut joined: VecDeque<Segment> = VecDeque::with_capacity(self.segments.len());
+        for segment in self.segments.drain(..) {
+            if let (
+                Some(Segment {
+                    seq,
+                    payload: Payload::Data(last),
+                    sent,
+                }),
+                Payload::Data(more),
+            ) = (joined.back_mut(), &segment.payload)
+                && *seq + last.len() as u64 == segment.seq
+                && last.len() + more.len() <= MAX_DATA
+            {
+                last.extend_from_slice(more);
+                *sent |= segment.sent;
+                continue;
+            }
+            joined.push_back(segment);
+        }
+        self.segments = joined;
     }
 
     /// Handles the peer's cumulative acknowledgement. Returns false (and changes
@@ -235,6 +310,7 @@ impl Sender {
             self.in_flight = 0;
             self.rto_ms = (self.rto_ms * 2).min(self.config.max_rto_ms);
             self.deadline = None;
+            self.coalesce();
         }
     }
 
@@ -307,10 +383,15 @@ pub struct Receiver {
 impl Receiver {
     /// An empty receiver at stream position 0 that holds up to `limit_bytes` unread.
     pub fn new(limit_bytes: usize) -> Self {
+        Self::starting_at(0, limit_bytes)
+    }
+
+    /// An empty receiver that expects position `position` next.
+    pub fn starting_at(position: u64, limit_bytes: usize) -> Self {
         // Below one segment's worth the receiver could never accept a full segment.
         let limit_bytes = limit_bytes.max(MAX_DATA);
         Self {
-            expected: 0,
+            expected: position,
             delivered: VecDeque::new(),
             pending_bytes: 0,
             limit_bytes,
@@ -426,4 +507,107 @@ pub enum SegmentRef<'a> {
     Data(&'a [u8]),
     /// A run of skipped bytes.
     Gap(u64),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(buffer_bytes: usize) -> StreamConfig {
+        StreamConfig {
+            buffer_bytes,
+            ..StreamConfig::default()
+        }
+    }
+
+    /// `offer` takes what fits and never turns the rest into a gap: keystrokes are
+    /// offered again, never skipped.
+    #[test]
+    fn offer_takes_what_fits() {
+        let mut sender = Sender::starting_at(config(100), 1000);
+        assert_eq!(sender.offer(&[1; 70]), 70);
+        assert_eq!(sender.offer(&[2; 70]), 30);
+        assert_eq!(sender.offer(&[3; 5]), 0);
+        assert_eq!(sender.stats().bytes_skipped, 0);
+        assert_eq!(sender.unacknowledged_start(), 1000);
+        let Some(Message::Data { seq, data, .. }) = sender.next_message(0, 0) else {
+            panic!("no data");
+        };
+        assert_eq!((seq, data.len()), (1000, 100));
+        assert!(sender.on_ack(1100, 1));
+        assert_eq!(sender.offer(&[3; 5]), 5);
+        assert_eq!(sender.unacknowledged_start(), 1100);
+    }
+
+    /// Consecutive skips before the gap is sent are one gap; a skip after it is sent
+    /// is another.
+    #[test]
+    fn skips_merge_until_sent() {
+        let mut sender = Sender::new(config(100));
+        sender.skip(5);
+        sender.skip(7);
+        assert_eq!(
+            sender.next_message(0, 0),
+            Some(Message::Gap {
+                ack: 0,
+                seq: 0,
+                skipped: 12
+            })
+        );
+        sender.skip(3);
+        assert_eq!(
+            sender.next_message(0, 0),
+            Some(Message::Gap {
+                ack: 0,
+                seq: 12,
+                skipped: 3
+            })
+        );
+        assert_eq!(sender.stats().bytes_skipped, 15);
+        sender.skip(u64::MAX);
+        assert_eq!(sender.unacknowledged_start(), 0);
+        assert_eq!(sender.offer(b"x"), 0, "no positions left");
+    }
+
+    /// Small segments sent one by one go out again as full ones after a timeout, or
+    /// on a new session.
+    #[test]
+    fn retransmission_coalesces() {
+        let mut sender = Sender::new(StreamConfig::default());
+        for i in 0..40u8 {
+            sender.offer(&[i; 30]);
+            assert!(sender.next_message(0, 0).is_some());
+        }
+        let rto = StreamConfig::default().initial_rto_ms;
+        sender.on_tick(rto);
+        let mut again = Vec::new();
+        while let Some(message) = sender.next_message(0, rto) {
+            again.push(message);
+        }
+        assert_eq!(again.len(), 1);
+        let Message::Data { seq: 0, data, .. } = &again[0] else {
+            panic!("{again:?}");
+        };
+        assert_eq!(data.len(), 1200);
+        assert_eq!(data[1199], 39);
+        sender.rewind();
+        assert!(sender.next_message(0, rto).is_some());
+        assert_eq!(sender.stats().retransmissions, 2);
+    }
+
+    /// A receiver that starts at a position takes that position next, drops what lies
+    /// before it, and holds what lies ahead.
+    #[test]
+    fn receiver_at_a_position() {
+        let mut receiver = Receiver::starting_at(500, 4096);
+        receiver.on_segment(400, SegmentRef::Data(&[1; 100]));
+        receiver.on_segment(510, SegmentRef::Data(&[3; 10]));
+        assert_eq!(receiver.read(), None);
+        receiver.on_segment(450, SegmentRef::Data(&[2; 60]));
+        assert_eq!(receiver.read(), Some(Delivery::Data(std::vec![2; 10])));
+        assert_eq!(receiver.read(), Some(Delivery::Data(std::vec![3; 10])));
+        assert_eq!(receiver.ack(), 520);
+        receiver.on_segment(u64::MAX - 1, SegmentRef::Gap(5));
+        assert_eq!(receiver.ack(), 520);
+    }
 }

@@ -1,39 +1,34 @@
-//! The datagram format, key derivation and the replay window.
+//! The datagram format: the clear header, the keys, sealing and opening.
 //!
-//! Every datagram is a 15-byte clear header followed by the sealed body and a 16-byte
+//! Every datagram is a 19-byte clear header followed by the sealed body and a 16-byte
 //! Poly1305 tag; all integers are little-endian:
 //!
 //! ```text
-//!  offset 0        4     5     6     7                  15             n-16       n
-//!         +--------+-----+-----+-----+------------------+--------------+----------+
-//!         | magic  | ver | kind| dir | counter          | body         | tag      |
-//!         | "BHNC" |  1  |     |     | u64, the nonce   | ChaCha20     | Poly1305 |
-//!         +--------+-----+-----+-----+------------------+--------------+----------+
-//!         \______ clear header, the associated data ______/
+//!  offset 0        4     5     6     7           11                 19         n-16       n
+//!         +--------+-----+-----+-----+-----------+------------------+----------+----------+
+//!         | magic  | ver | kind| dir | session   | counter          | body     | tag      |
+//!         | "BHNC" |  2  |     |     | u32       | u64, the nonce   | ChaCha20 | Poly1305 |
+//!         +--------+-----+-----+-----+-----------+------------------+----------+----------+
+//!         \_______________ clear header, the associated data ________/
 //! ```
 //!
-//! A datagram is at least 39 bytes (an `Ack`) and at most 1400.
+//! A datagram is at least 43 bytes (an `Ack`) and at most 1400.
 //!
-//! `dir` is the sender's direction ([`Direction`]); each direction has its own key
-//! (HKDF-SHA256 of the console key), so a datagram reflected back at its sender fails
-//! authentication even if the direction byte were rewritten. `counter` counts the
-//! sender's datagrams in that direction from 0 and is the AEAD nonce (four zero bytes,
-//! then the counter), so no nonce repeats under one key. The receiver keeps a 64-entry
-//! sliding window over counters it has accepted.
+//! `dir` is the sender's [`Direction`]; each direction has its own key, so a datagram
+//! reflected back at its sender fails authentication even if the direction byte were
+//! rewritten. `session` is 0 for the handshake ([`Kind::Hello`], [`Kind::Welcome`],
+//! [`Kind::Refused`]), which is sealed under the deployment's base keys, and names the
+//! session otherwise, whose own keys seal everything else. `counter` is the AEAD nonce
+//! (four zero bytes, then the counter): under a session key it counts that sender's
+//! datagrams from 0; under a base key, which every client and every run of the
+//! service share, it is a 64-bit random value, so that restarts do not repeat nonces.
 //!
-//! Sealed bodies, by kind:
-//!
-//! ```text
-//!  Ack  (1): ack u64
-//!  Data (2): ack u64 | seq u64 | 1..=MAX_DATA bytes of console output
-//!  Gap  (3): ack u64 | seq u64 | skipped u64 (nonzero)
-//! ```
-//!
-//! `ack` is the sender's cumulative acknowledgement of the opposite stream (the next
-//! stream position it expects); `seq` is the stream position of the first byte (or of
-//! the skipped run) the datagram carries.
+//! The handshake bodies are in [`crate::handshake`]; every body is laid out in
+//! `docs/netconsole.md`.
 
 use alloc::vec::Vec;
+use core::fmt;
+
 use hkdf::Hkdf;
 use sha2::Sha256;
 
@@ -42,26 +37,32 @@ use crate::aead;
 /// The first four bytes of every datagram.
 pub const MAGIC: [u8; 4] = *b"BHNC";
 /// The protocol version this crate speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Length of the clear header.
-pub const HEADER_LEN: usize = 15;
+pub const HEADER_LEN: usize = 19;
+/// Length of the authentication tag at the end of every datagram.
+pub const TAG_LEN: usize = aead::TAG_LEN;
 /// The largest datagram sent or accepted: fits an Ethernet MTU with IPv4/IPv6 and UDP.
 pub const MAX_DATAGRAM: usize = 1400;
+/// The largest sealed body.
+pub const MAX_BODY: usize = MAX_DATAGRAM - HEADER_LEN - TAG_LEN;
+/// The smallest body of any kind: an `Ack`'s acknowledgement.
+pub const MIN_BODY: usize = 8;
 /// The smallest well-formed datagram: a header, an `Ack` body and a tag.
-pub const MIN_DATAGRAM: usize = HEADER_LEN + ACK_BODY_LEN + aead::TAG_LEN;
-/// Console bytes one `Data` datagram carries at most.
-pub const MAX_DATA: usize = MAX_DATAGRAM - HEADER_LEN - aead::TAG_LEN - SEGMENT_PREFIX_LEN;
-/// Width of the replay window in datagrams.
+pub const MIN_DATAGRAM: usize = HEADER_LEN + MIN_BODY + TAG_LEN;
+/// Console bytes one `Data` datagram carries at most (the body also holds `ack` and
+/// `seq`).
+pub const MAX_DATA: usize = MAX_BODY - 16;
+/// Width of a session's replay window in datagrams.
 pub const REPLAY_WINDOW: u64 = 64;
+/// Length of the client's and the server's handshake nonces.
+pub const NONCE_LEN: usize = 16;
 
 // The sizes the module documentation and docs/netconsole.md state.
-const _: () = assert!(MIN_DATAGRAM == 39 && MAX_DATA == 1353);
+const _: () = assert!(MIN_DATAGRAM == 43 && MAX_BODY == 1365 && MAX_DATA == 1349);
 
-const ACK_BODY_LEN: usize = 8;
-const SEGMENT_PREFIX_LEN: usize = 16;
-const GAP_BODY_LEN: usize = 24;
-
-const HKDF_SALT: &[u8] = b"bulkhead-netconsole v1";
+const BASE_SALT: &[u8] = b"bulkhead-netconsole v2";
+const SESSION_SALT: &[u8] = b"bulkhead-netconsole v2 session";
 
 /// Which way a datagram travels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,94 +92,231 @@ impl Direction {
 
 /// The header's `kind` byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// Only an acknowledgement of the opposite stream (either way).
     Ack = 1,
+    /// Console bytes (host to client) or keystrokes (client to host).
     Data = 2,
+    /// A run of stream positions whose bytes were lost (either way).
     Gap = 3,
+    /// A client asks for a session (base key, session 0).
+    Hello = 4,
+    /// The service grants one (base key, session 0).
+    Welcome = 5,
+    /// The service refuses one (base key, session 0).
+    Refused = 6,
+    /// An acknowledgement that asks for one back: the client's keepalive.
+    Ping = 7,
+    /// A management verb from the client.
+    Request = 8,
+    /// The service's answer to a request.
+    Reply = 9,
+    /// A crash report, resent until acknowledged.
+    Event = 10,
+    /// The client acknowledges an event.
+    EventAck = 11,
+    /// The service ended the session (another writer took over).
+    Close = 12,
 }
 
-/// One authenticated datagram's content.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Message {
-    /// Only an acknowledgement.
-    Ack {
-        /// The next position of the opposite stream the sender expects.
-        ack: u64,
-    },
-    /// Console bytes.
-    Data {
-        /// The next position of the opposite stream the sender expects.
-        ack: u64,
-        /// Stream position of `data[0]`.
-        seq: u64,
-        /// The bytes, 1 to [`MAX_DATA`] of them.
-        data: Vec<u8>,
-    },
-    /// The producer overran the sender's buffer: `skipped` bytes were dropped here.
-    Gap {
-        /// The next position of the opposite stream the sender expects.
-        ack: u64,
-        /// Stream position where the dropped bytes would have started.
-        seq: u64,
-        /// How many bytes were dropped (never zero).
-        skipped: u64,
-    },
+impl Kind {
+    /// The kind a header byte names, if any.
+    pub fn from_byte(byte: u8) -> Option<Self> {
+        Some(match byte {
+            1 => Self::Ack,
+            2 => Self::Data,
+            3 => Self::Gap,
+            4 => Self::Hello,
+            5 => Self::Welcome,
+            6 => Self::Refused,
+            7 => Self::Ping,
+            8 => Self::Request,
+            9 => Self::Reply,
+            10 => Self::Event,
+            11 => Self::EventAck,
+            12 => Self::Close,
+            _ => return None,
+        })
+    }
+
+    /// Whether this kind belongs to the handshake (session 0, base keys).
+    pub fn is_handshake(self) -> bool {
+        matches!(self, Self::Hello | Self::Welcome | Self::Refused)
+    }
+
+    /// Whether a sender in `direction` may send this kind.
+    pub fn sent_by(self, direction: Direction) -> bool {
+        match self {
+            Self::Ack | Self::Data | Self::Gap => true,
+            Self::Hello | Self::Ping | Self::Request | Self::EventAck => {
+                direction == Direction::ClientToHost
+            }
+            Self::Welcome | Self::Refused | Self::Reply | Self::Event | Self::Close => {
+                direction == Direction::HostToClient
+            }
+        }
+    }
 }
 
-impl Message {
-    /// The acknowledgement every message carries.
-    pub fn ack(&self) -> u64 {
-        match *self {
-            Self::Ack { ack } | Self::Data { ack, .. } | Self::Gap { ack, .. } => ack,
-        }
+/// The clear header of a datagram.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// What the body holds.
+    pub kind: Kind,
+    /// The sender's direction.
+    pub direction: Direction,
+    /// The session, or 0 for the handshake.
+    pub session: u32,
+    /// The nonce: a per-session count, or a random value under a base key.
+    pub counter: u64,
+}
+
+impl Header {
+    /// The header as it goes on the wire.
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        out[..4].copy_from_slice(&MAGIC);
+        out[4] = VERSION;
+        out[5] = self.kind as u8;
+        out[6] = self.direction as u8;
+        out[7..11].copy_from_slice(&self.session.to_le_bytes());
+        out[11..19].copy_from_slice(&self.counter.to_le_bytes());
+        out
     }
 
-    fn kind(&self) -> Kind {
-        match self {
-            Self::Ack { .. } => Kind::Ack,
-            Self::Data { .. } => Kind::Data,
-            Self::Gap { .. } => Kind::Gap,
+    /// Reads and checks the clear header of a datagram sent in direction `from`.
+    ///
+    /// The checks run in the order of the reasons in `docs/netconsole.md`; none of
+    /// them needs a key, so a receiver refuses junk before it spends any work on it.
+    /// A handshake kind must carry session 0; a session kind with session 0 is left to
+    /// the receiver, which knows no session 0 ([`Reject::UnknownSession`]).
+    pub fn parse(datagram: &[u8], from: Direction) -> Result<Self, Reject> {
+        if datagram.len() > MAX_DATAGRAM {
+            return Err(Reject::Oversized);
         }
+        if datagram.len() < MIN_DATAGRAM {
+            return Err(Reject::Truncated);
+        }
+        if datagram[..4] != MAGIC {
+            return Err(Reject::BadMagic);
+        }
+        if datagram[4] != VERSION {
+            return Err(Reject::BadVersion);
+        }
+        let kind = Kind::from_byte(datagram[5]).ok_or(Reject::BadKind)?;
+        if datagram[6] != from as u8 {
+            return Err(Reject::WrongDirection);
+        }
+        let session = u32::from_le_bytes([datagram[7], datagram[8], datagram[9], datagram[10]]);
+        let mut counter = [0u8; 8];
+        counter.copy_from_slice(&datagram[11..19]);
+        if !kind.sent_by(from) || (kind.is_handshake() && session != 0) {
+            return Err(Reject::BadKind);
+        }
+        Ok(Self {
+            kind,
+            direction: from,
+            session,
+            counter: u64::from_le_bytes(counter),
+        })
+    }
+}
+
+/// A 256-bit ChaCha20-Poly1305 key for one direction.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key([u8; aead::KEY_LEN]);
+
+impl fmt::Debug for Key {
+    // Keys never reach a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+impl Key {
+    /// The deployment's base key for `direction`, which seals only the handshake:
+    /// HKDF-SHA256 with salt `bulkhead-netconsole v2` and the direction as info.
+    pub fn base(console_key: &[u8], direction: Direction) -> Self {
+        Self::derive(BASE_SALT, console_key, direction)
     }
 
-    fn encode_body(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.ack().to_le_bytes());
-        match self {
-            Self::Ack { .. } => {}
-            Self::Data { seq, data, .. } => {
-                out.extend_from_slice(&seq.to_le_bytes());
-                out.extend_from_slice(data);
-            }
-            Self::Gap { seq, skipped, .. } => {
-                out.extend_from_slice(&seq.to_le_bytes());
-                out.extend_from_slice(&skipped.to_le_bytes());
-            }
-        }
+    /// A session's key for `direction`: HKDF-SHA256 with salt `bulkhead-netconsole v2
+    /// session` ‖ client nonce ‖ server nonce ‖ session id (u32 LE) and the direction as
+    /// info. Either side's fresh nonce makes the key new, so the counters of a session
+    /// can start at zero again.
+    pub fn session(
+        console_key: &[u8],
+        client_nonce: &[u8; NONCE_LEN],
+        server_nonce: &[u8; NONCE_LEN],
+        session: u32,
+        direction: Direction,
+    ) -> Self {
+        let mut salt = [0u8; SESSION_SALT.len() + 2 * NONCE_LEN + 4];
+        let (label, rest) = salt.split_at_mut(SESSION_SALT.len());
+        label.copy_from_slice(SESSION_SALT);
+        rest[..NONCE_LEN].copy_from_slice(client_nonce);
+        rest[NONCE_LEN..2 * NONCE_LEN].copy_from_slice(server_nonce);
+        rest[2 * NONCE_LEN..].copy_from_slice(&session.to_le_bytes());
+        Self::derive(&salt, console_key, direction)
     }
 
-    fn decode_body(kind: Kind, body: &[u8]) -> Option<Self> {
-        let word = |i: usize| -> Option<u64> {
-            let bytes = body.get(i * 8..i * 8 + 8)?;
-            Some(u64::from_le_bytes(bytes.try_into().ok()?))
-        };
-        let ack = word(0)?;
-        match kind {
-            Kind::Ack if body.len() == ACK_BODY_LEN => Some(Self::Ack { ack }),
-            Kind::Data if body.len() > SEGMENT_PREFIX_LEN => Some(Self::Data {
-                ack,
-                seq: word(1)?,
-                data: body[SEGMENT_PREFIX_LEN..].to_vec(),
-            }),
-            Kind::Gap if body.len() == GAP_BODY_LEN => {
-                let skipped = word(2)?;
-                (skipped != 0).then_some(Self::Gap {
-                    ack,
-                    seq: word(1)?,
-                    skipped,
-                })
-            }
-            _ => None,
-        }
+    fn derive(salt: &[u8], console_key: &[u8], direction: Direction) -> Self {
+        let mut key = [0u8; aead::KEY_LEN];
+        Hkdf::<Sha256>::new(Some(salt), console_key)
+            .expand(direction.hkdf_info(), &mut key)
+            .expect("32 bytes is within HKDF-SHA256's output limit");
+        Self(key)
+    }
+}
+
+fn nonce(counter: u64) -> [u8; aead::NONCE_LEN] {
+    let mut nonce = [0u8; aead::NONCE_LEN];
+    nonce[4..].copy_from_slice(&counter.to_le_bytes());
+    nonce
+}
+
+/// Seals `body` under `key` behind `header`. Returns `None` if the body is longer than
+/// [`MAX_BODY`] or shorter than [`MIN_BODY`].
+///
+/// The caller owns nonce uniqueness: a key must never seal two datagrams with one
+/// counter.
+pub fn seal(key: &Key, header: &Header, body: &[u8]) -> Option<Vec<u8>> {
+    if !(MIN_BODY..=MAX_BODY).contains(&body.len()) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
+    out.extend_from_slice(&header.encode());
+    out.extend_from_slice(body);
+    let (clear, sealed) = out.split_at_mut(HEADER_LEN);
+    let tag = aead::seal(&key.0, &nonce(header.counter), clear, sealed);
+    out.extend_from_slice(&tag);
+    Some(out)
+}
+
+/// Authenticates a datagram whose header [`Header::parse`] accepted, and returns its
+/// body in the clear. Anything changed anywhere, or a wrong key, is
+/// [`Reject::Forged`].
+pub fn open(key: &Key, datagram: &[u8]) -> Result<Vec<u8>, Reject> {
+    if datagram.len() < MIN_DATAGRAM {
+        return Err(Reject::Truncated);
+    }
+    let (header, rest) = datagram.split_at(HEADER_LEN);
+    let (body, tag) = rest.split_at(rest.len() - TAG_LEN);
+    let mut counter = [0u8; 8];
+    counter.copy_from_slice(&header[11..19]);
+    let mut tag_bytes = [0u8; TAG_LEN];
+    tag_bytes.copy_from_slice(tag);
+    let mut body = body.to_vec();
+    if aead::open(
+        &key.0,
+        &nonce(u64::from_le_bytes(counter)),
+        header,
+        &mut body,
+        &tag_bytes,
+    ) {
+        Ok(body)
+    } else {
+        Err(Reject::Forged)
     }
 }
 
@@ -197,8 +335,9 @@ pub enum Reject {
     /// A protocol version this side does not speak.
     #[error("unsupported protocol version")]
     BadVersion,
-    /// An unknown kind byte.
-    #[error("unknown datagram kind")]
+    /// An unknown kind byte, or a kind this receiver never gets (a handshake kind
+    /// outside session 0 included).
+    #[error("unknown or unexpected datagram kind")]
     BadKind,
     /// Sent in this receiver's own direction (a reflection).
     #[error("datagram travels the wrong way")]
@@ -206,20 +345,24 @@ pub enum Reject {
     /// Authentication failed: forged, corrupted or sealed under another key.
     #[error("authentication failed (wrong console key or corrupted datagram)")]
     Forged,
-    /// Its counter was accepted before.
+    /// Its counter was accepted before, or a handshake it answers or repeats is over.
     #[error("replayed datagram")]
     Replayed,
     /// Its counter is older than the replay window.
     #[error("datagram older than the replay window")]
     TooOld,
-    /// Authentic, but its body does not fit its kind (a peer bug).
+    /// Authentic, but its body does not fit its kind, or the sender's role may not
+    /// send it (a peer bug).
     #[error("authentic datagram with a malformed body")]
     Malformed,
+    /// It names no session this receiver has (ended, timed out, or never existed).
+    #[error("datagram for an unknown session")]
+    UnknownSession,
 }
 
 impl Reject {
     /// Every reason, in [`RejectCounts`] order.
-    pub const ALL: [Reject; 10] = [
+    pub const ALL: [Reject; 11] = [
         Self::Truncated,
         Self::Oversized,
         Self::BadMagic,
@@ -230,6 +373,7 @@ impl Reject {
         Self::Replayed,
         Self::TooOld,
         Self::Malformed,
+        Self::UnknownSession,
     ];
 
     fn index(self) -> usize {
@@ -252,199 +396,90 @@ impl RejectCounts {
         self.0.iter().sum()
     }
 
-    fn bump(&mut self, reason: Reject) {
+    pub(crate) fn bump(&mut self, reason: Reject) {
         self.0[reason.index()] = self.0[reason.index()].saturating_add(1);
     }
 }
 
-/// Sliding window over accepted counters: bit `i` of `seen` is counter `top - i`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct ReplayWindow {
-    /// Highest accepted counter plus one; 0 while nothing was accepted.
-    top_plus_one: u64,
-    seen: u64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl ReplayWindow {
-    fn check(&self, counter: u64) -> Result<(), Reject> {
-        let Some(top) = self.top_plus_one.checked_sub(1) else {
-            return Ok(());
-        };
-        if counter > top {
-            return Ok(());
-        }
-        let age = top - counter;
-        if age >= REPLAY_WINDOW {
-            Err(Reject::TooOld)
-        } else if self.seen & (1 << age) != 0 {
-            Err(Reject::Replayed)
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Records `counter`, which [`Self::check`] accepted.
-    fn accept(&mut self, counter: u64) {
-        match self.top_plus_one.checked_sub(1) {
-            Some(top) if counter <= top => self.seen |= 1 << (top - counter),
-            Some(top) => {
-                let shift = counter - top;
-                self.seen = if shift >= REPLAY_WINDOW {
-                    0
-                } else {
-                    self.seen << shift
-                };
-                self.seen |= 1;
-                self.top_plus_one = counter + 1;
-            }
-            None => {
-                self.seen = 1;
-                self.top_plus_one = counter + 1;
-            }
-        }
-    }
-}
-
-/// Sealing and opening datagrams for one endpoint.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Channel {
-    direction: Direction,
-    send_key: [u8; aead::KEY_LEN],
-    recv_key: [u8; aead::KEY_LEN],
-    /// Counter of the next datagram to seal; `None` once all 2^64 are used.
-    next_counter: Option<u64>,
-    replay: ReplayWindow,
-    rejected: RejectCounts,
-}
-
-/// The sender has used every counter value; the channel needs a new key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("datagram counter exhausted")]
-pub struct CounterExhausted;
-
-pub(crate) fn derive_key(console_key: &[u8], direction: Direction) -> [u8; aead::KEY_LEN] {
-    let mut key = [0u8; aead::KEY_LEN];
-    Hkdf::<Sha256>::new(Some(HKDF_SALT), console_key)
-        .expand(direction.hkdf_info(), &mut key)
-        .expect("32 bytes is within HKDF-SHA256's output limit");
-    key
-}
-
-fn nonce(counter: u64) -> [u8; aead::NONCE_LEN] {
-    let mut nonce = [0u8; aead::NONCE_LEN];
-    nonce[4..].copy_from_slice(&counter.to_le_bytes());
-    nonce
-}
-
-impl Channel {
-    /// A channel that sends in `direction`, keyed from the deployment's console key.
-    pub fn new(console_key: &[u8], direction: Direction) -> Self {
-        Self {
+    fn header(kind: Kind, direction: Direction, session: u32) -> Header {
+        Header {
+            kind,
             direction,
-            send_key: derive_key(console_key, direction),
-            recv_key: derive_key(console_key, direction.reverse()),
-            next_counter: Some(0),
-            replay: ReplayWindow::default(),
-            rejected: RejectCounts::default(),
+            session,
+            counter: 7,
         }
     }
 
-    /// Datagrams dropped so far, per reason.
-    pub fn rejected(&self) -> RejectCounts {
-        self.rejected
+    /// The header round-trips, and the reasons that need no key come in the documented
+    /// order: size, magic, version, kind, direction, kind for that direction/session.
+    #[test]
+    fn header_checks_in_order() {
+        let key = Key::base(b"k", Direction::ClientToHost);
+        let hello = header(Kind::Hello, Direction::ClientToHost, 0);
+        let d = seal(&key, &hello, &[0; 60]).unwrap();
+        assert_eq!(Header::parse(&d, Direction::ClientToHost), Ok(hello));
+        assert_eq!(
+            Header::parse(&d, Direction::HostToClient),
+            Err(Reject::WrongDirection)
+        );
+        let mut bad = d.clone();
+        bad[5] = 13;
+        assert_eq!(
+            Header::parse(&bad, Direction::ClientToHost),
+            Err(Reject::BadKind)
+        );
+        // A handshake kind outside session 0, a host kind sent by a client.
+        let d = seal(
+            &key,
+            &header(Kind::Hello, Direction::ClientToHost, 3),
+            &[0; 60],
+        )
+        .unwrap();
+        assert_eq!(
+            Header::parse(&d, Direction::ClientToHost),
+            Err(Reject::BadKind)
+        );
+        let d = seal(
+            &key,
+            &header(Kind::Reply, Direction::ClientToHost, 3),
+            &[0; 60],
+        )
+        .unwrap();
+        assert_eq!(
+            Header::parse(&d, Direction::ClientToHost),
+            Err(Reject::BadKind)
+        );
+        assert_eq!(
+            Header::parse(&d[..MIN_DATAGRAM - 1], Direction::ClientToHost),
+            Err(Reject::Truncated)
+        );
     }
 
-    #[cfg(test)]
-    pub(crate) fn clear_rejected(&mut self) {
-        self.rejected = RejectCounts::default();
+    /// Session keys differ per nonce, per session and per direction, and never equal
+    /// the base key.
+    #[test]
+    fn session_keys_are_distinct() {
+        let (a, b) = ([1; NONCE_LEN], [2; NONCE_LEN]);
+        let k = Key::session(b"key", &a, &b, 5, Direction::HostToClient);
+        assert_ne!(k, Key::session(b"key", &b, &a, 5, Direction::HostToClient));
+        assert_ne!(k, Key::session(b"key", &a, &b, 6, Direction::HostToClient));
+        assert_ne!(k, Key::session(b"key", &a, &b, 5, Direction::ClientToHost));
+        assert_ne!(k, Key::base(b"key", Direction::HostToClient));
+        assert_eq!(k, Key::session(b"key", &a, &b, 5, Direction::HostToClient));
+        assert_eq!(std::format!("{k:?}"), "Key(..)");
     }
 
-    /// Whether [`Self::seal`] can still seal (the counter is not exhausted).
-    pub fn can_seal(&self) -> bool {
-        self.next_counter.is_some()
-    }
-
-    /// Seals `message` into a datagram of at most [`MAX_DATAGRAM`] bytes.
-    ///
-    /// # Panics
-    ///
-    /// If a `Data` message carries no bytes or more than [`MAX_DATA`], or a `Gap` skips
-    /// zero bytes: the stream code never builds those.
-    pub fn seal(&mut self, message: &Message) -> Result<Vec<u8>, CounterExhausted> {
-        match message {
-            Message::Data { data, .. } => {
-                assert!((1..=MAX_DATA).contains(&data.len()), "data segment length");
-            }
-            Message::Gap { skipped, .. } => assert!(*skipped != 0, "empty gap"),
-            Message::Ack { .. } => {}
-        }
-        let counter = self.next_counter.ok_or(CounterExhausted)?;
-        self.next_counter = counter.checked_add(1);
-        let mut out = Vec::with_capacity(MAX_DATAGRAM);
-        out.extend_from_slice(&MAGIC);
-        out.push(VERSION);
-        out.push(message.kind() as u8);
-        out.push(self.direction as u8);
-        out.extend_from_slice(&counter.to_le_bytes());
-        message.encode_body(&mut out);
-        let (header, body) = out.split_at_mut(HEADER_LEN);
-        let tag = aead::seal(&self.send_key, &nonce(counter), header, body);
-        out.extend_from_slice(&tag);
-        debug_assert!(out.len() <= MAX_DATAGRAM);
-        Ok(out)
-    }
-
-    /// Authenticates and decodes a received datagram.
-    ///
-    /// A rejected datagram changes nothing but the count for its reason.
-    pub fn open(&mut self, datagram: &[u8]) -> Result<Message, Reject> {
-        self.try_open(datagram)
-            .inspect_err(|&reason| self.rejected.bump(reason))
-    }
-
-    fn try_open(&mut self, datagram: &[u8]) -> Result<Message, Reject> {
-        if datagram.len() > MAX_DATAGRAM {
-            return Err(Reject::Oversized);
-        }
-        if datagram.len() < MIN_DATAGRAM {
-            return Err(Reject::Truncated);
-        }
-        let (header, rest) = datagram.split_at(HEADER_LEN);
-        if header[..4] != MAGIC {
-            return Err(Reject::BadMagic);
-        }
-        if header[4] != VERSION {
-            return Err(Reject::BadVersion);
-        }
-        let kind = match header[5] {
-            1 => Kind::Ack,
-            2 => Kind::Data,
-            3 => Kind::Gap,
-            _ => return Err(Reject::BadKind),
-        };
-        if header[6] != self.direction.reverse() as u8 {
-            return Err(Reject::WrongDirection);
-        }
-        let mut counter_bytes = [0u8; 8];
-        counter_bytes.copy_from_slice(&header[7..15]);
-        let counter = u64::from_le_bytes(counter_bytes);
-        // Cheap check first; the window only moves once the datagram is authentic.
-        self.replay.check(counter)?;
-        let (body, tag) = rest.split_at(rest.len() - aead::TAG_LEN);
-        let mut tag_bytes = [0u8; aead::TAG_LEN];
-        tag_bytes.copy_from_slice(tag);
-        let mut body = body.to_vec();
-        if !aead::open(
-            &self.recv_key,
-            &nonce(counter),
-            header,
-            &mut body,
-            &tag_bytes,
-        ) {
-            return Err(Reject::Forged);
-        }
-        let message = Message::decode_body(kind, &body).ok_or(Reject::Malformed)?;
-        self.replay.accept(counter);
-        Ok(message)
+    /// Bodies outside the documented sizes are not sealed.
+    #[test]
+    fn seal_refuses_bad_body_sizes() {
+        let key = Key::base(b"k", Direction::HostToClient);
+        let h = header(Kind::Ack, Direction::HostToClient, 1);
+        assert!(seal(&key, &h, &[0; MIN_BODY - 1]).is_none());
+        assert!(seal(&key, &h, &[0; MAX_BODY + 1]).is_none());
+        assert_eq!(seal(&key, &h, &[0; MAX_BODY]).unwrap().len(), MAX_DATAGRAM);
     }
 }

@@ -34,7 +34,7 @@ assemble lib32
 assemble multiboot_entry
 
 # Multiboot guests: ELF32 (QEMU and iPXE refuse 64-bit ELF for Multiboot), at 1 MiB.
-for guest in multiboot heartbeat cpuid_msr attack echo strio; do
+for guest in multiboot heartbeat cpuid_msr attack echo strio flood; do
     assemble "$guest"
     "$LD" "${ld_flags[@]}" -T "$src/multiboot.ld" -o "$obj/$guest.elf" \
         "$obj/multiboot_entry.o" "$obj/$guest.o" "$obj/lib32.o"

@@ -20,6 +20,7 @@
 //! The QEMU binary is `qemu-system-x86_64` from `PATH`, or the one named by
 //! `BULKHEAD_QEMU`.
 
+pub mod client;
 mod error;
 mod machine;
 mod qemu;
@@ -180,4 +181,14 @@ pub fn temp_copy_with(image: impl AsRef<Path>, edit: impl FnOnce(&mut Vec<u8>)) 
     fs::write(&copy, &bytes)
         .unwrap_or_else(|err| panic!("cannot write image copy {}: {err}", copy.display()));
     copy
+}
+
+/// A UDP port on 127.0.0.1 that is free now, for a host forward into a guest.
+///
+/// The port is found by binding port 0 and closing the socket again, so another
+/// program could take it in between; on this machine's loopback that does not happen
+/// in practice, and a clash shows as QEMU failing to start, not as a wrong result.
+pub fn free_udp_port() -> u16 {
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("binding a UDP socket on loopback");
+    socket.local_addr().expect("a bound socket's address").port()
 }

@@ -74,6 +74,9 @@ pub struct Qemu {
     cpu: String,
     append: Option<String>,
     extra: Vec<String>,
+    /// With `-kernel`: a NIC on QEMU's user network, and UDP ports forwarded
+    /// from the host's loopback to the guest.
+    network: Option<(Nic, Vec<(u16, u16)>)>,
 }
 
 impl Qemu {
@@ -85,6 +88,7 @@ impl Qemu {
             cpu: DEFAULT_CPU.to_owned(),
             append: None,
             extra: Vec::new(),
+            network: None,
         }
     }
 
@@ -130,6 +134,23 @@ impl Qemu {
     /// sees `<image name> <cmdline>`, as the Multiboot loaders put the name first.
     pub fn append(mut self, cmdline: &str) -> Self {
         self.append = Some(cmdline.to_owned());
+        self
+    }
+
+    /// Gives a `-kernel` machine a `nic` on QEMU's user network (`restrict=on`: no
+    /// packet leaves the host; DHCP answers with 10.0.2.15, gateway 10.0.2.2).
+    pub fn network(mut self, nic: Nic) -> Self {
+        self.network.get_or_insert((nic, Vec::new())).0 = nic;
+        self
+    }
+
+    /// Forwards UDP `host_port` on 127.0.0.1 to `guest_port` on the guest's
+    /// address (with [`Self::network`]).
+    pub fn forward_udp(mut self, host_port: u16, guest_port: u16) -> Self {
+        self.network
+            .get_or_insert((Nic::VirtioNet, Vec::new()))
+            .1
+            .push((host_port, guest_port));
         self
     }
 
@@ -182,7 +203,17 @@ impl Qemu {
                 if let Some(cmdline) = &self.append {
                     args.extend(["-append".into(), cmdline.into()]);
                 }
-                args.extend(["-nic".into(), "none".into()]);
+                match &self.network {
+                    None => args.extend(["-nic".into(), "none".into()]),
+                    Some((nic, forwards)) => {
+                        let mut netdev = "user,id=n0,restrict=on".to_owned();
+                        for (host, guest) in forwards {
+                            netdev.push_str(&format!(",hostfwd=udp:127.0.0.1:{host}-:{guest}"));
+                        }
+                        let device = format!("{},netdev=n0", nic.device());
+                        args.extend(["-netdev", &netdev, "-device", &device].map(OsString::from));
+                    }
+                }
             }
             Boot::Pxe {
                 tftp_dir,

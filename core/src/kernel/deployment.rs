@@ -127,25 +127,10 @@ pub fn partition_for_core(
         .map(|(i, p)| (i, p, checked.placements[i]))
 }
 
-/// If core `index` is the service core and the table wants a local console:
-/// the partitions' names and the one that has input first.
-pub fn console_service(index: u32) -> Option<(alloc::vec::Vec<alloc::string::String>, usize)> {
+/// The accepted table, if core `index` is its service core.
+pub fn service_core_table(index: u32) -> Option<&'static bulkhead_config::Deployment> {
     let deployment = &CHECKED.get()?.deployment;
-    let console = &deployment.hypervisor.local_console;
-    if deployment.hypervisor.service_core != index || !console.enabled {
-        return None;
-    }
-    let names: alloc::vec::Vec<_> = deployment
-        .partitions
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
-    let focused = console
-        .input
-        .as_ref()
-        .and_then(|name| names.iter().position(|n| n == name))
-        .unwrap_or(0);
-    Some((names, focused))
+    (deployment.hypervisor.service_core == index).then_some(deployment)
 }
 
 /// Logs why the table was refused, one line per problem.

@@ -1,6 +1,7 @@
 //! The few physical interrupts the hypervisor takes: its local APIC timer
-//! (to wake a core whose guest halted) and the APIC's spurious vector. Both
-//! handlers return; neither touches guest state.
+//! (to wake a core whose guest halted), the service core's kick (to make a
+//! partition's core look at its input and commands now) and the APIC's
+//! spurious vector. The handlers return; none touches guest state.
 
 use super::{exceptions, lapic, time};
 
@@ -55,6 +56,12 @@ pub fn init() {
     }
     exceptions::set_interrupt_gate(
         time::TIMER_VECTOR,
+        core::ptr::addr_of!(timer_interrupt_stub) as u64,
+    );
+    // The kick needs nothing but its acknowledgement: being taken is its
+    // whole effect (the guest's run or the core's sleep ends).
+    exceptions::set_interrupt_gate(
+        super::partition::link::KICK_VECTOR,
         core::ptr::addr_of!(timer_interrupt_stub) as u64,
     );
     exceptions::set_interrupt_gate(

@@ -141,3 +141,8 @@ pub fn send_init(apic_id: u32) {
 pub fn send_startup(apic_id: u32, page: u8) {
     send(apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | u64::from(page));
 }
+
+/// A fixed-delivery IPI raising `vector` on core `apic_id`.
+pub fn send_fixed(apic_id: u32, vector: u8) {
+    send(apic_id, ICR_LEVEL_ASSERT | u64::from(vector));
+}

@@ -3,82 +3,93 @@
 //! core, and handed to the focused partition through its input ring.
 //! The keys that move the focus are in [`bulkhead_core::focus`].
 
-use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
-use bulkhead_core::byte_ring::ByteRing;
 use bulkhead_core::focus::{Action, FocusSwitch};
 use log::{info, warn};
 
-use super::once::SetOnce;
-use super::{serial, time};
+use super::partition::link;
+use super::serial;
 
-/// How often the service core looks at COM1 while nothing else wakes it.
-const POLL_NANOS: u64 = 5_000_000;
-
-static RINGS: SetOnce<Box<[ByteRing]>> = SetOnce::new();
-
-/// Creates one input ring per partition. Before other cores start.
-pub fn init(partitions: usize) {
-    RINGS.set((0..partitions).map(|_| ByteRing::new()).collect());
+/// COM1 input, polled by the service core.
+pub struct LocalConsole {
+    names: Vec<String>,
+    switch: FocusSwitch,
+    dropped: u64,
 }
 
-/// Partition `index`'s input ring.
-pub fn input(index: usize) -> Option<&'static ByteRing> {
-    RINGS.get()?.get(index)
-}
-
-/// The service core's console loop: never returns.
-pub fn serve(names: Vec<String>, focused: usize) -> ! {
-    let mut switch = FocusSwitch::new(names.len(), focused);
-    let mut dropped: u64 = 0;
-    if let Some(name) = names.get(switch.focused()) {
-        info!("console: input goes to partition {name} (Ctrl-] ? for help)");
+impl LocalConsole {
+    /// Input goes to partition `focused` first.
+    pub fn new(names: Vec<String>, focused: usize) -> Self {
+        let switch = FocusSwitch::new(names.len(), focused);
+        if let Some(name) = names.get(switch.focused()) {
+            info!("console: input goes to partition {name} (Ctrl-] ? for help)");
+        }
+        Self {
+            names,
+            switch,
+            dropped: 0,
+        }
     }
-    loop {
+
+    /// Takes what COM1 received and hands it on.
+    pub fn poll(&mut self) {
+        let mut woken = None;
         while let Some(byte) = serial::try_read() {
-            match switch.input(byte) {
+            match self.switch.input(byte) {
                 Action::Deliver { partition, byte } => {
-                    if !input(partition).is_some_and(|ring| ring.push(byte)) {
-                        dropped += 1;
-                        if dropped.is_power_of_two() {
-                            warn!("console: {dropped} input byte(s) dropped: partition input full");
+                    let ring = link::get(partition).map(|link| &link.input);
+                    if ring.is_some_and(|ring| ring.push(byte)) {
+                        woken = Some(partition);
+                    } else {
+                        self.dropped += 1;
+                        if self.dropped.is_power_of_two() {
+                            warn!(
+                                "console: {} input byte(s) dropped: partition input full",
+                                self.dropped
+                            );
                         }
                     }
                 }
                 Action::Focus(index) => {
-                    info!("console: input goes to partition {}", names[index]);
+                    info!("console: input goes to partition {}", self.names[index]);
                 }
-                Action::Help => help(&names, switch.focused()),
-                Action::Status => status(&names),
+                Action::Help => self.help(),
+                Action::Status => self.status(),
                 Action::None => {}
             }
         }
-        time::sleep_until(time::now_nanos() + POLL_NANOS);
-    }
-}
-
-fn status(names: &[String]) {
-    let mut out = serial::Writer::lock();
-    for (i, name) in names.iter().enumerate() {
-        let _ = write!(out, "status: partition {name}: ");
-        if let Some(stats) = super::partition::stats::get(i) {
-            let _ = stats.describe(&mut out);
+        if let Some(link) = woken.and_then(link::get) {
+            link.kick();
         }
-        let _ = writeln!(out);
     }
-}
 
-fn help(names: &[String], focused: usize) {
-    let mut out = serial::Writer::lock();
-    let _ = writeln!(
-        out,
-        "console keys: Ctrl-] then 1-9 (partition), n (next), p (previous), s (status and exit counts), ? (this), Ctrl-] (send Ctrl-])"
-    );
-    for (i, name) in names.iter().enumerate() {
-        let mark = if i == focused { '*' } else { ' ' };
-        let _ = writeln!(out, " {mark} {} {name}", i + 1);
+    fn status(&self) {
+        let mut out = serial::Writer::lock();
+        for (i, name) in self.names.iter().enumerate() {
+            let _ = write!(out, "status: partition {name}: ");
+            if let Some(stats) = super::partition::stats::get(i) {
+                let _ = stats.describe(&mut out);
+            }
+            let _ = writeln!(out);
+        }
+    }
+
+    fn help(&self) {
+        let mut out = serial::Writer::lock();
+        let _ = writeln!(
+            out,
+            "console keys: Ctrl-] then 1-9 (partition), n (next), p (previous), s (status and exit counts), ? (this), Ctrl-] (send Ctrl-])"
+        );
+        for (i, name) in self.names.iter().enumerate() {
+            let mark = if i == self.switch.focused() {
+                '*'
+            } else {
+                ' '
+            };
+            let _ = writeln!(out, " {mark} {} {name}", i + 1);
+        }
     }
 }

@@ -10,7 +10,14 @@ static LOGGER: SerialLogger = SerialLogger;
 
 impl Log for SerialLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= Level::Info
+        // Libraries speak only of trouble: their informational chatter (the
+        // virtio driver's feature negotiation, say) is not the operator's.
+        let limit = if metadata.target().starts_with("bulkhead") {
+            Level::Info
+        } else {
+            Level::Warn
+        };
+        metadata.level() <= limit
     }
 
     fn log(&self, record: &Record<'_>) {

@@ -16,11 +16,15 @@ mod lapic;
 mod legacy_pic;
 mod local_console;
 mod logger;
+mod net;
 mod once;
 mod paging;
 mod partition;
+mod pci;
 mod percpu;
 mod pit;
+mod remote_console;
+mod service;
 mod smp;
 mod svm_host;
 mod test_fault;
@@ -63,7 +67,7 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     match deployment::load(boot, &platform, lapic::id()) {
         Ok(Some(checked)) => {
             deployment::report(&checked);
-            local_console::init(checked.deployment.partitions.len());
+            partition::link::init(checked.deployment.partitions.len());
             partition::stats::init(checked.deployment.partitions.len());
             deployment::publish(checked);
         }
@@ -79,11 +83,12 @@ fn boot_processor_init(raw_boot_info: &'static RawBootInfo) -> ! {
     run_assigned_partition(0)
 }
 
-/// What core `index` does once it is up: the service core serves the local
-/// console, a partition's core runs its partition, any other core idles.
+/// What core `index` does once it is up: the service core serves the
+/// consoles and supervises, a partition's core runs its partition, any
+/// other core idles.
 fn run_assigned_partition(index: u32) -> ! {
-    if let Some((names, focused)) = deployment::console_service(index) {
-        local_console::serve(names, focused)
+    if let Some(table) = deployment::service_core_table(index) {
+        service::serve(table)
     }
     match deployment::partition_for_core(index) {
         Some((position, config, placement)) => partition::run::run(position, config, placement),

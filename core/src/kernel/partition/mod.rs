@@ -2,6 +2,7 @@
 //! virtual devices.
 
 pub mod console;
+pub mod link;
 pub mod memory;
 pub mod mmio;
 pub mod platform;

@@ -32,8 +32,9 @@ use bulkhead_vdevices::irq::RouterEvent;
 use log::{error, info, warn};
 
 use super::super::deployment::Placement;
-use super::super::{bootinfo, local_console, svm_host, time, wallclock};
+use super::super::{bootinfo, percpu, svm_host, time, wallclock};
 use super::console::ConsoleOut;
+use super::link::{self, Command, CrashNote, Link};
 use super::memory::{FrameTables, GuestRam};
 use super::platform::{ACPI_TABLES_GPA, Platform, Shape};
 use super::{mmio, stats, string_io};
@@ -52,8 +53,12 @@ const SAVE_AREA_MSRS: [u32; 10] = [
     0xC000_0101,
     0xC000_0102, // FS_BASE, GS_BASE, KERNEL_GS_BASE
 ];
-/// How long a halted guest sleeps before its core looks for console input.
+/// How long a halted guest sleeps before its core looks for console input
+/// (the service core's kick usually comes first).
 const IDLE_POLL_NANOS: u64 = 10_000_000;
+/// How long a stopped partition's core sleeps between looks for an
+/// operator's restart (the kick usually comes first).
+const STOPPED_POLL_NANOS: u64 = 1_000_000_000;
 
 /// Why a partition stopped running.
 enum Stop {
@@ -68,6 +73,8 @@ enum Stop {
     Reset,
     /// Something the guest did ended it: the crash policy decides.
     Fault(String),
+    /// An operator asked for a restart or a halt over the network console.
+    Operator(Command),
 }
 
 /// One partition on its core.
@@ -82,6 +89,10 @@ struct Partition<'a> {
     svm: SvmConfig,
     platform: Platform,
     console: ConsoleOut,
+    /// What this partition shares with the service core.
+    link: Option<&'static Link>,
+    /// The exit handled last, for crash reports.
+    last_exit: Option<Exit>,
     cpuid: CpuidTable,
     msrs: MsrFile,
     /// The guest's physical-address width (its CPUID 0x8000_0008 EAX[7:0]).
@@ -108,9 +119,14 @@ struct Partition<'a> {
 pub fn run(index: usize, config: &'static PartitionConfig, placement: Placement) -> ! {
     match Partition::create(index, config, placement) {
         Ok(mut partition) => partition.live(),
-        Err(why) => error!("partition {}: not started: {why}", config.name),
+        Err(why) => {
+            error!("partition {}: not started: {why}", config.name);
+            if let Some(stats) = stats::get(index) {
+                stats.set_state(stats::State::Crashed);
+            }
+            super::super::idle()
+        }
     }
-    super::super::idle()
 }
 
 fn host_cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
@@ -179,6 +195,7 @@ impl<'a> Partition<'a> {
         );
         let platform = new_platform(config, &ram)?;
         let images = container();
+        let link = link::get(index);
         Ok(Self {
             index,
             config,
@@ -187,7 +204,9 @@ impl<'a> Partition<'a> {
             vcpu,
             svm: config_svm,
             platform,
-            console: ConsoleOut::new(&config.name),
+            console: ConsoleOut::new(&config.name, link.map(|l| &l.output)),
+            link,
+            last_exit: None,
             cpuid,
             msrs,
             phys_addr_bits,
@@ -202,23 +221,55 @@ impl<'a> Partition<'a> {
         })
     }
 
-    /// Boots, runs, and applies the crash policy until the partition stops for good.
-    fn live(&mut self) {
-        let stats = stats::get(self.index);
-        self.live_until_stopped();
-        if let Some(stats) = stats {
-            stats.set_state(stats::State::Stopped);
+    /// Boots, runs and applies the crash policy; once the partition stops,
+    /// waits for an operator to restart it. Never returns.
+    fn live(&mut self) -> ! {
+        if let Some(link) = self.link {
+            link.set_apic_id(percpu::apic_id());
+        }
+        loop {
+            let state = self.live_until_stopped();
+            if let Some(stats) = stats::get(self.index) {
+                stats.set_state(state);
+            }
+            self.wait_for_restart();
+            self.restarts.clear();
+            if let Some(stats) = stats::get(self.index) {
+                stats.restarted();
+            }
         }
     }
 
-    fn live_until_stopped(&mut self) {
+    /// Sleeps until an operator restarts the partition.
+    fn wait_for_restart(&mut self) {
+        let Some(link) = self.link else {
+            super::super::idle()
+        };
+        loop {
+            match link.take_command() {
+                Command::Restart => {
+                    info!("partition {}: restarted by an operator", self.config.name);
+                    return;
+                }
+                Command::Halt => info!("partition {}: already stopped", self.config.name),
+                Command::None => {}
+            }
+            time::sleep_until(time::now_nanos() + STOPPED_POLL_NANOS);
+        }
+    }
+
+    /// Boots and runs the guest, restarting it as the crash policy and the
+    /// operator say, until it stops; returns the state it stopped in.
+    fn live_until_stopped(&mut self) -> stats::State {
         loop {
             if let Some(stats) = stats::get(self.index) {
                 stats.set_state(stats::State::Running);
             }
+            self.last_exit = None;
             if let Err(why) = self.boot() {
                 error!("partition {}: cannot boot: {why}", self.config.name);
-                return;
+                self.post_crash(format!("cannot boot: {why}"), "halted".into());
+                return stats::State::Crashed;
             }
             let stop = self.run();
             self.console.flush();
@@ -231,44 +282,74 @@ impl<'a> Partition<'a> {
                         "partition {} exited through debug-exit: value {value:#x} (status {status})",
                         self.config.name
                     );
-                    return;
+                    return stats::State::Halted;
                 }
                 Stop::HaltedForever => {
                     info!(
                         "partition {} halted with interrupts disabled",
                         self.config.name
                     );
-                    return;
+                    return stats::State::Halted;
                 }
                 Stop::PoweredOff => {
                     info!("partition {} powered off (ACPI S5)", self.config.name);
-                    return;
+                    return stats::State::Halted;
                 }
                 Stop::Fault(why) => {
                     error!("partition {} crashed: {why}", self.config.name);
-                    if !self.may_restart() {
-                        return;
+                    let (restart, action) = self.may_restart();
+                    self.post_crash(why, action);
+                    if !restart {
+                        return stats::State::Crashed;
                     }
                 }
                 Stop::Reset => {
                     info!("partition {} asked for a reset", self.config.name);
-                    if !self.may_restart() {
-                        return;
+                    if !self.may_restart().0 {
+                        return stats::State::Halted;
+                    }
+                }
+                Stop::Operator(Command::Halt) => {
+                    info!("partition {}: halted by an operator", self.config.name);
+                    return stats::State::Halted;
+                }
+                Stop::Operator(_) => {
+                    info!("partition {}: restarted by an operator", self.config.name);
+                    if let Some(stats) = stats::get(self.index) {
+                        stats.restarted();
                     }
                 }
             }
         }
     }
 
-    /// Whether the crash policy allows another restart now; records it if so.
-    fn may_restart(&mut self) -> bool {
+    /// Tells the service core about a crash: what happened, the guest's
+    /// registers and last exit, and what the policy did.
+    fn post_crash(&self, reason: String, action: String) {
+        let Some(link) = self.link else {
+            return;
+        };
+        link.post_crash(CrashNote {
+            reason,
+            registers: describe_registers(&self.vcpu.state()),
+            exit: match &self.last_exit {
+                Some(exit) => format!("{exit:?}"),
+                None => "none (the guest never ran)".into(),
+            },
+            action,
+        });
+    }
+
+    /// Whether the crash policy allows another restart now (recorded if so),
+    /// and what was decided, in words.
+    fn may_restart(&mut self) -> (bool, String) {
         let CrashPolicy::Restart {
             max_restarts,
             window_secs,
         } = self.config.on_crash
         else {
             info!("partition {}: halted (on_crash = halt)", self.config.name);
-            return false;
+            return (false, "halted (on_crash = halt)".into());
         };
         let now = time::now_nanos();
         let window = u64::from(window_secs) * 1_000_000_000;
@@ -280,23 +361,23 @@ impl<'a> Partition<'a> {
             self.restarts.pop_front();
         }
         if self.restarts.len() >= max_restarts as usize {
-            error!(
-                "partition {}: halted: {} restarts within {window_secs} s reached its limit",
-                self.config.name,
+            let action = format!(
+                "halted: {} restarts within {window_secs} s reached its limit",
                 self.restarts.len()
             );
-            return false;
+            error!("partition {}: {action}", self.config.name);
+            return (false, action);
         }
         self.restarts.push_back(now);
         if let Some(stats) = stats::get(self.index) {
             stats.restarted();
         }
-        info!(
-            "partition {}: restarting ({} of {max_restarts} within {window_secs} s)",
-            self.config.name,
+        let action = format!(
+            "restarting ({} of {max_restarts} within {window_secs} s)",
             self.restarts.len()
         );
-        true
+        info!("partition {}: {action}", self.config.name);
+        (true, action)
     }
 
     /// Clears memory, places the images, resets devices and the vCPU.
@@ -393,6 +474,12 @@ impl<'a> Partition<'a> {
     /// Runs the guest until it stops.
     fn run(&mut self) -> Stop {
         loop {
+            if let Some(link) = self.link {
+                match link.take_command() {
+                    Command::None => {}
+                    command => return Stop::Operator(command),
+                }
+            }
             if let Some(stop) = self.deliver_interrupts() {
                 return stop;
             }
@@ -404,6 +491,7 @@ impl<'a> Partition<'a> {
             if let Some(stats) = stats::get(self.index) {
                 stats.record(exit.kind());
             }
+            self.last_exit = Some(exit);
             if let Some(stop) = self.handle(exit) {
                 return stop;
             }
@@ -644,7 +732,7 @@ impl<'a> Partition<'a> {
     /// Moves typed bytes from the partition's input ring into its console
     /// UART, as many as the UART has room for; the rest wait in the ring.
     fn take_console_input(&mut self, now: Nanos) {
-        let Some(ring) = local_console::input(self.index) else {
+        let Some(ring) = self.link.map(|link| &link.input) else {
             return;
         };
         let Some(uart) = self.platform.uarts.iter_mut().find(|u| u.console) else {
@@ -781,6 +869,30 @@ impl<'a> Partition<'a> {
         self.vcpu.set_rax(result);
         self.skip()
     }
+}
+
+/// The guest's registers for a crash report, four to a line.
+fn describe_registers(state: &bulkhead_vcpu::GuestState) -> String {
+    use core::fmt::Write;
+    let mut out = String::new();
+    for (i, reg) in Gpr::ALL.iter().enumerate() {
+        let _ = write!(out, "{:>3}={:016x}", reg.name(), state.gprs.get(*reg));
+        out.push(if i % 4 == 3 { '\n' } else { ' ' });
+    }
+    let _ = write!(
+        out,
+        "rip={:016x} rflags={:08x} cs={:04x} ss={:04x}\ncr0={:08x} cr2={:016x} cr3={:016x} cr4={:08x} efer={:x}",
+        state.rip,
+        state.rflags,
+        state.cs.selector,
+        state.ss.selector,
+        state.cr0,
+        state.cr2,
+        state.cr3,
+        state.cr4,
+        state.efer
+    );
+    out
 }
 
 /// The command line a partition's kernel gets. Linux (by the Linux or PVH

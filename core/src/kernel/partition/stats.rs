@@ -18,8 +18,24 @@ pub enum State {
     Starting = 0,
     /// Running its guest.
     Running = 1,
-    /// Stopped for good (halted, exited, powered off, or out of restarts).
-    Stopped = 2,
+    /// Stopped on purpose: the guest halted, exited or powered off, or an
+    /// operator halted it. An operator can restart it.
+    Halted = 2,
+    /// Stopped by a crash the policy did not restart (or a boot that
+    /// failed). An operator can restart it.
+    Crashed = 3,
+}
+
+impl State {
+    /// The word the console and the status list use.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Starting => "starting",
+            State::Running => "running",
+            State::Halted => "halted",
+            State::Crashed => "crashed",
+        }
+    }
 }
 
 /// One partition's shared counters.
@@ -53,6 +69,26 @@ impl Stats {
         self.state.store(state as u8, Ordering::Relaxed);
     }
 
+    /// The current state.
+    pub fn state(&self) -> State {
+        match self.state.load(Ordering::Relaxed) {
+            0 => State::Starting,
+            1 => State::Running,
+            2 => State::Halted,
+            _ => State::Crashed,
+        }
+    }
+
+    /// Restarts so far (by the crash policy or an operator).
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    /// Exits so far, all kinds together.
+    pub fn total_exits(&self) -> u64 {
+        self.exits.iter().map(|e| e.load(Ordering::Relaxed)).sum()
+    }
+
     /// Logs the counters, as when the partition stops.
     pub fn report(&self, partition: &str) {
         let mut line = alloc::string::String::new();
@@ -62,22 +98,17 @@ impl Stats {
 
     /// One line: state, restarts, total exits and the nonzero counters.
     pub fn describe(&self, out: &mut impl Write) -> core::fmt::Result {
-        let state = match self.state.load(Ordering::Relaxed) {
-            0 => "starting",
-            1 => "running",
-            _ => "stopped",
-        };
-        write!(out, "{state}, ")?;
+        write!(out, "{}, ", self.state().name())?;
         self.describe_counts(out)
     }
 
     /// Restarts, total exits and the nonzero counters.
     pub fn describe_counts(&self, out: &mut impl Write) -> core::fmt::Result {
-        let total: u64 = self.exits.iter().map(|e| e.load(Ordering::Relaxed)).sum();
         write!(
             out,
-            "{} restart(s), {total} exits:",
-            self.restarts.load(Ordering::Relaxed)
+            "{} restart(s), {} exits:",
+            self.restarts(),
+            self.total_exits()
         )?;
         for kind in ExitKind::ALL {
             let count = self.exits[kind as usize].load(Ordering::Relaxed);
