@@ -131,7 +131,7 @@ def keystrokes(send, output, echo_of):
 def bulkhead_run(image, key_file, loss, seed=7):
     port = free_port()
     qemu = subprocess.Popen(QEMU + ["-smp", "2", "-serial", "null",
-                                    "-netdev", f"user,id=n0,restrict=on,hostfwd=udp:127.0.0.1:{port}-:7777",
+                                    "-netdev", f"user,id=n0,hostfwd=udp:127.0.0.1:{port}-:7777",
                                     "-device", "virtio-net-pci,netdev=n0", "-kernel", image],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     relay = Relay(port, loss, seed).start()

@@ -74,11 +74,20 @@ impl Client {
         let deadline = Instant::now() + scaled(timeout);
         let mut found = None;
         let log = self.streams.wait_until(deadline, |log| {
-            found = lines(log).iter().find(|line| line.contains(needle)).cloned();
+            found = lines(log)
+                .iter()
+                .find(|line| line.contains(needle))
+                .cloned();
             found.is_some() || log.all_closed()
         });
         drop(log);
-        found.unwrap_or_else(|| panic!("{needle:?} never came from {}\n{}", self.command, self.transcript()))
+        found.unwrap_or_else(|| {
+            panic!(
+                "{needle:?} never came from {}\n{}",
+                self.command,
+                self.transcript()
+            )
+        })
     }
 
     /// Every line of standard output so far.
@@ -93,7 +102,10 @@ impl Client {
     /// If the client's standard input is closed.
     pub fn send(&mut self, bytes: &[u8]) {
         use std::io::Write as _;
-        let stdin = self.stdin.as_mut().expect("the client's standard input is open");
+        let stdin = self
+            .stdin
+            .as_mut()
+            .expect("the client's standard input is open");
         stdin
             .write_all(bytes)
             .and_then(|()| stdin.flush())
@@ -106,21 +118,19 @@ impl Client {
     ///
     /// If it has not exited within `timeout`.
     pub fn wait(&mut self, timeout: Duration) -> Option<i32> {
+        // The client's pipes close when it exits (it starts no children).
         let deadline = Instant::now() + scaled(timeout);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the client") {
-                // Let the readers reach the end of both pipes.
-                drop(self.streams.wait_until(deadline, Log::all_closed));
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the client did not exit: {}\n{}",
-                self.command,
-                self.transcript()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let closed = self
+            .streams
+            .wait_until(deadline, Log::all_closed)
+            .all_closed();
+        assert!(
+            closed,
+            "the client did not exit: {}\n{}",
+            self.command,
+            self.transcript()
+        );
+        self.child.wait().expect("waiting for the client").code()
     }
 
     /// Everything the client printed, for failure messages.

@@ -189,6 +189,10 @@ pub fn temp_copy_with(image: impl AsRef<Path>, edit: impl FnOnce(&mut Vec<u8>)) 
 /// program could take it in between; on this machine's loopback that does not happen
 /// in practice, and a clash shows as QEMU failing to start, not as a wrong result.
 pub fn free_udp_port() -> u16 {
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("binding a UDP socket on loopback");
-    socket.local_addr().expect("a bound socket's address").port()
+    let socket =
+        std::net::UdpSocket::bind("127.0.0.1:0").expect("binding a UDP socket on loopback");
+    socket
+        .local_addr()
+        .expect("a bound socket's address")
+        .port()
 }

@@ -137,8 +137,11 @@ impl Qemu {
         self
     }
 
-    /// Gives a `-kernel` machine a `nic` on QEMU's user network (`restrict=on`: no
-    /// packet leaves the host; DHCP answers with 10.0.2.15, gateway 10.0.2.2).
+    /// Gives a `-kernel` machine a `nic` on QEMU's user network (DHCP answers with
+    /// 10.0.2.15, gateway 10.0.2.2). Without forwards the network is `restrict=on`.
+    /// With forwards it cannot be: QEMU then drops the guest's UDP answers to the
+    /// forwarded host port. The hypervisor only ever answers datagrams it received,
+    /// and those come from 127.0.0.1 through the forward, so nothing leaves the host.
     pub fn network(mut self, nic: Nic) -> Self {
         self.network.get_or_insert((nic, Vec::new())).0 = nic;
         self
@@ -206,7 +209,11 @@ impl Qemu {
                 match &self.network {
                     None => args.extend(["-nic".into(), "none".into()]),
                     Some((nic, forwards)) => {
-                        let mut netdev = "user,id=n0,restrict=on".to_owned();
+                        let mut netdev = if forwards.is_empty() {
+                            "user,id=n0,restrict=on".to_owned()
+                        } else {
+                            "user,id=n0".to_owned()
+                        };
                         for (host, guest) in forwards {
                             netdev.push_str(&format!(",hostfwd=udp:127.0.0.1:{host}-:{guest}"));
                         }

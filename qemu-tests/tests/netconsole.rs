@@ -101,7 +101,14 @@ impl Setup {
 
     fn console(&self, partition: &str, extra: &[&str]) -> Client {
         let key = self.key();
-        let mut args = vec!["console", &self.host, "--partition", partition, "--key-file", &key];
+        let mut args = vec![
+            "console",
+            &self.host,
+            "--partition",
+            partition,
+            "--key-file",
+            &key,
+        ];
         args.extend_from_slice(extra);
         Client::spawn(args)
     }
@@ -145,9 +152,19 @@ fn virtio_dhcp_console_end_to_end() {
     // A wrong key gets no answer at all, and forged or garbage datagrams are
     // dropped and counted while the service goes on.
     let wrong = setup.wrong_key_file.path().display().to_string();
-    let (code, stdout, stderr) =
-        run_cli(["status", &setup.host, "--key-file", &wrong, "--timeout", "3"]);
-    assert_ne!(code, Some(0), "a wrong key was answered:\n{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run_cli([
+        "status",
+        &setup.host,
+        "--key-file",
+        &wrong,
+        "--timeout",
+        "3",
+    ]);
+    assert_ne!(
+        code,
+        Some(0),
+        "a wrong key was answered:\n{stdout}\n{stderr}"
+    );
     assert!(stderr.contains("no answer"), "{stderr}");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut forged = b"BHNC".to_vec();
@@ -264,9 +281,7 @@ fn e1000_static_console_is_byte_exact() {
         );
     }
     assert_eq!(
-        lines[start + FLOOD_LINES..]
-            .first()
-            .map(String::as_str),
+        lines[start + FLOOD_LINES..].first().map(String::as_str),
         Some("guest: flood: done")
     );
     assert!(

@@ -84,11 +84,7 @@ impl LocalConsole {
             "console keys: Ctrl-] then 1-9 (partition), n (next), p (previous), s (status and exit counts), ? (this), Ctrl-] (send Ctrl-])"
         );
         for (i, name) in self.names.iter().enumerate() {
-            let mark = if i == self.switch.focused() {
-                '*'
-            } else {
-                ' '
-            };
+            let mark = if i == self.switch.focused() { '*' } else { ' ' };
             let _ = writeln!(out, " {mark} {} {name}", i + 1);
         }
     }

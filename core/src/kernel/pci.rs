@@ -12,7 +12,6 @@
 //! off the function's decoding, so [`Function::bars`] is only called for a
 //! device the hypervisor is about to drive itself.
 
-
 use alloc::vec::Vec;
 use core::fmt;
 

@@ -60,7 +60,11 @@ impl RemoteConsole {
             seed(console.key.as_bytes()),
             ServerConfig::default(),
         );
-        info!("console: serving {} partition(s) on udp port {}", names.len(), console.port);
+        info!(
+            "console: serving {} partition(s) on udp port {}",
+            names.len(),
+            console.port
+        );
         Some(Self {
             net,
             server,

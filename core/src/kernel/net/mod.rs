@@ -5,7 +5,6 @@
 //! Everything is polled from the service core's loop; nothing here takes an
 //! interrupt or reads a clock of its own: the caller passes the time in.
 
-
 mod device;
 mod dma;
 mod e1000;
