@@ -62,8 +62,8 @@ qemu-test: image linux
 # network console's datagram handling.
 FUZZ_SECONDS ?= 20
 fuzz: setup
-	config/fuzz/run.sh $(FUZZ_SECONDS)
-	netconsole/fuzz/run.sh $(FUZZ_SECONDS)
+	scripts/fuzz.sh config $(FUZZ_SECONDS)
+	scripts/fuzz.sh netconsole $(FUZZ_SECONDS)
 
 test: lint host-test qemu-test fuzz
 

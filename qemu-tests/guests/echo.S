@@ -5,7 +5,6 @@
  */
 
         .code32
-        .set COM1, 0x3f8
         .set LINE_MAX, 60
 
         .text
@@ -41,18 +40,6 @@ main:
         xor %ebx, %ebx
         jmp 1b
 3:      jmp pass
-
-/* AL = the next byte received on COM1 (waits for it). */
-getc:
-        push %edx
-        mov $COM1 + 5, %dx
-1:      in %dx, %al
-        test $1, %al
-        jz 1b
-        mov $COM1, %dx
-        in %dx, %al
-        pop %edx
-        ret
 
         .section .rodata
         .globl guest_name

@@ -8,7 +8,6 @@
  */
 
         .code32
-        .set COM1, 0x3f8
         .set LINES, 4096
         /* 3 GiB: outside any test partition's memory, below the APIC windows. */
         .set CRASH_ADDRESS, 0xc0000000
@@ -43,18 +42,6 @@ main:
         call say
         call newline
         jmp 1b
-
-/* AL = the next byte received on COM1 (waits for it). */
-getc:
-        push %edx
-        mov $COM1 + 5, %dx
-1:      in %dx, %al
-        test $1, %al
-        jz 1b
-        mov $COM1, %dx
-        in %dx, %al
-        pop %edx
-        ret
 
         .section .rodata
         .globl guest_name

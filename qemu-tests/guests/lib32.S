@@ -114,6 +114,19 @@ putc_raw:
         pop %ecx
         ret
 
+/* AL = the next byte received on COM1, waiting for it (LSR bit 0, data ready). */
+        .globl getc
+getc:
+        push %edx
+        mov $COM1 + 5, %dx
+1:      in %dx, %al
+        test $1, %al
+        jz 1b
+        mov $COM1, %dx
+        in %dx, %al
+        pop %edx
+        ret
+
 /* Writes the NUL-terminated string at ESI. */
         .globl puts
 puts:

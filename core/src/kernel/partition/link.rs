@@ -83,8 +83,12 @@ impl Link {
         self.kick();
     }
 
-    /// Partition core: the pending command, if any, taken.
+    /// Partition core: the pending command, if any, taken. Called on every
+    /// exit, so the common case is one plain load, not a locked swap.
     pub fn take_command(&self) -> Command {
+        if self.command.load(Ordering::Relaxed) == Command::None as u8 {
+            return Command::None;
+        }
         match self.command.swap(Command::None as u8, Ordering::AcqRel) {
             1 => Command::Restart,
             2 => Command::Halt,
