@@ -458,6 +458,9 @@ impl<'a> Partition<'a> {
         state.gprs.rdx = u64::from(self.cpuid.lookup(1, 0, 0, GuestView::RESET).eax);
         self.vcpu.set_state(&state).map_err(|e| format!("{e}"))?;
         self.started = time::now_nanos();
+        // Whatever the timer was armed for belongs to the previous boot (or
+        // to a sleep while the partition was stopped).
+        self.armed = None;
         info!(
             "partition {}: booting by {} at {:#x}",
             config.name,
