@@ -25,6 +25,7 @@ mod error;
 mod machine;
 mod qemu;
 mod qmp;
+pub mod relay;
 mod streams;
 pub mod timeout;
 

@@ -7,6 +7,7 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use bulkhead_qemu_tests::client::{Client, run_cli};
+use bulkhead_qemu_tests::relay::Relay;
 use bulkhead_qemu_tests::{Machine, Nic, Qemu, build_deployment, free_udp_port};
 
 const BOOT: Duration = Duration::from_secs(90);
@@ -61,6 +62,7 @@ kernel = "{{guests}}/heartbeat.elf"
 struct Setup {
     machine: Machine,
     host: String,
+    port: u16,
     key_file: tempfile::NamedTempFile,
     wrong_key_file: tempfile::NamedTempFile,
     _deployment: bulkhead_qemu_tests::Deployment,
@@ -88,6 +90,7 @@ fn boot(nic: Nic, network: &str, address_line: &str) -> Setup {
     Setup {
         machine,
         host: format!("127.0.0.1:{port}"),
+        port,
         key_file: key_file(KEY),
         wrong_key_file: key_file(WRONG_KEY),
         _deployment: deployment,
@@ -291,6 +294,59 @@ fn e1000_static_console_is_byte_exact() {
     );
     flood.send(b"z\n");
     flood.expect("z", ANSWER);
+}
+
+/// A network drop longer than the client's patience: the client notices,
+/// reconnects by itself once the network is back, and resumes the output
+/// exactly where it stopped: every heartbeat line once, in order.
+#[test]
+fn client_reconnects_after_a_network_drop() {
+    let setup = boot(
+        Nic::VirtioNet,
+        "nic = \"virtio\"\naddress = \"dhcp\"",
+        "net: address 10.0.2.15/24",
+    );
+    let relay = Relay::start(setup.port);
+    let key = setup.key();
+    let host = format!("127.0.0.1:{}", relay.port());
+    let beat = Client::spawn([
+        "console",
+        host.as_str(),
+        "--partition",
+        "beat",
+        "--view",
+        "--key-file",
+        key.as_str(),
+    ]);
+    beat.expect("guest: heartbeat: 2", ANSWER);
+    relay.set_cut(true);
+    let before_cut = *heartbeats(&beat).last().expect("heartbeats before the cut");
+    beat.expect_notice("connection lost; reconnecting", ANSWER);
+    relay.set_cut(false);
+    beat.expect_notice("reattached to partition beat", ANSWER);
+    // Well past the outage: the beats during it came from the history.
+    let last = beat.expect(&format!("guest: heartbeat: {}", before_cut + 150), ANSWER);
+    let beats = heartbeats(&beat);
+    assert!(beats.len() > 10, "{last}\n{}", beat.transcript());
+    for pair in beats.windows(2) {
+        assert_eq!(
+            pair[1],
+            pair[0] + 1,
+            "heartbeats not consecutive across the reconnect:\n{}",
+            beat.transcript()
+        );
+    }
+    assert!(!beat.transcript().contains("gap"), "{}", beat.transcript());
+}
+
+/// The heartbeat numbers a client has received, in order.
+fn heartbeats(client: &Client) -> Vec<u64> {
+    client
+        .output()
+        .iter()
+        .filter_map(|line| line.strip_prefix("guest: heartbeat: "))
+        .filter_map(|n| n.trim().parse().ok())
+        .collect()
 }
 
 /// Lines the flood guest prints (its LINES).
