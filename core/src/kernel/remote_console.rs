@@ -117,15 +117,20 @@ impl RemoteConsole {
 
     /// Logs datagrams refused since the last such line, by reason, at most
     /// once per [`REFUSAL_LOG_NANOS`]: nothing that fails authentication is
-    /// ever answered, so this line is where an operator sees it.
+    /// ever answered, so this line is where an operator sees it. Datagrams
+    /// for sessions that no longer exist are left out: a client's spare
+    /// copies of its Detach land there on every clean exit.
     fn log_refusals(&mut self, now_nanos: u64) {
         let rejected = self.server.stats().rejected;
-        let total = rejected.total();
+        let total = rejected.total() - rejected.get(Reject::UnknownSession);
         if total == self.refusals_logged || now_nanos < self.next_refusal_log {
             return;
         }
         let mut reasons = String::new();
         for reason in Reject::ALL {
+            if reason == Reject::UnknownSession {
+                continue;
+            }
             let count = rejected.get(reason);
             if count > 0 {
                 let _ = write!(reasons, ", {reason}: {count}");

@@ -41,12 +41,19 @@ const CLASS_NETWORK: u8 = 0x02;
 const DEVICE_WINDOW_END: u64 = 1 << 32;
 
 /// A console client: its IPv4 address and UDP port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Peer(IpEndpoint);
 
 impl fmt::Display for Peer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// As [`fmt::Display`]: log lines (the protocol's notices) show `10.0.2.2:40001`.
+impl fmt::Debug for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
