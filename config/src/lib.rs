@@ -52,6 +52,6 @@ pub use validate::limits;
 
 #[cfg(feature = "std")]
 pub use front::{
-    Diagnostic, Diagnostics, ImageInfo, LoadOptions, LoadedDeployment, PartitionFiles, load,
-    load_str, load_with,
+    Diagnostic, Diagnostics, ImageInfo, LoadOptions, LoadedDeployment, PartitionFiles,
+    key_from_file, load, load_str, load_with,
 };

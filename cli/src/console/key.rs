@@ -1,6 +1,6 @@
 //! The deployment's console key, read from the same kind of file the deployment's
 //! `key_file` names (docs/config.md, `[hypervisor.console]`): hex text, whitespace
-//! around it ignored, or the raw bytes. The reading matches the config crate's, so the
+//! around it ignored, or the raw bytes. The config crate's reader decodes it, so the
 //! file a deployment was built from works here unchanged.
 
 use std::path::Path;
@@ -28,28 +28,11 @@ pub fn load(path: Option<&Path>) -> Result<Vec<u8>, CliError> {
 /// The key a file's contents hold, or the too-short length. Text that is an even
 /// number of hex digits (after trimming) is hex; anything else is the key itself.
 pub fn parse(bytes: Vec<u8>) -> Result<Vec<u8>, usize> {
-    let key = std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|text| decode_hex(text.trim()))
-        .unwrap_or(bytes);
+    let key = bulkhead_config::key_from_file(bytes);
     if key.len() < MIN_CONSOLE_KEY_LEN {
         return Err(key.len());
     }
     Ok(key)
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.is_empty() || !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks(2)
-        .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
-        .collect()
-}
-
-fn hex_digit(byte: u8) -> Option<u8> {
-    char::from(byte).to_digit(16).map(|digit| digit as u8)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use toml::de::DeTable;
 
 pub use diag::{Diagnostic, Diagnostics};
 pub use files::{ImageInfo, PartitionFiles};
+pub use lower::key_from_file;
 
 use crate::model::Deployment;
 use diag::Raw;

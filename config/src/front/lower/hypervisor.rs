@@ -324,7 +324,9 @@ fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
 }
 
 /// A key file holds the key as hex text (surrounding whitespace ignored) or as raw bytes.
-fn key_from_file(bytes: Vec<u8>) -> Vec<u8> {
+/// The `bulkhead console` client reads the same files through this function, so the file
+/// a deployment was built from works there unchanged.
+pub fn key_from_file(bytes: Vec<u8>) -> Vec<u8> {
     if let Ok(text) = std::str::from_utf8(&bytes) {
         let t = text.trim();
         if !t.is_empty()

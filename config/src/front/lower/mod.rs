@@ -18,6 +18,8 @@ use crate::units::{self, SizeError, parse_size};
 use super::keys::{self, TableKeys};
 
 mod hypervisor;
+
+pub use hypervisor::key_from_file;
 mod partition;
 
 type Val<'i> = Spanned<DeValue<'i>>;
