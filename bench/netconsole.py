@@ -54,17 +54,25 @@ def free_port():
 
 
 class Reader:
-    """Collects a pipe's bytes in a thread; waits for a pattern."""
+    """Collects bytes in a thread from `read` (a call that returns the next chunk,
+    or b"" at the end); waits for a pattern."""
 
-    def __init__(self, pipe):
+    def __init__(self, read):
         self.data = bytearray()
         self.cond = threading.Condition()
-        self.thread = threading.Thread(target=self._run, args=(pipe,), daemon=True)
+        self.thread = threading.Thread(target=self._run, args=(read,), daemon=True)
         self.thread.start()
 
-    def _run(self, pipe):
+    @staticmethod
+    def of_pipe(pipe):
+        return Reader(lambda: os.read(pipe.fileno(), 65536))
+
+    def _run(self, read):
         while True:
-            chunk = os.read(pipe.fileno(), 65536)
+            try:
+                chunk = read()
+            except OSError:
+                break
             if not chunk:
                 break
             with self.cond:
@@ -139,7 +147,7 @@ def bulkhead_run(image, key_file, loss, seed=7):
     client = subprocess.Popen([CLI, "console", f"127.0.0.1:{relay.port}", "--partition", "flood",
                                "--key-file", key_file],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = Reader(client.stdout), Reader(client.stderr)
+    out, err = Reader.of_pipe(client.stdout), Reader.of_pipe(client.stderr)
     try:
         out.wait_for(b"guest: flood: ready")
 
@@ -175,37 +183,8 @@ def qemu_direct_rtt():
                                     f"udp:127.0.0.1:{listen.getsockname()[1]}@127.0.0.1:{port_in}",
                                     "-kernel", os.path.join(GUESTS, "flood.elf")],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    data = bytearray()
-    cond = threading.Condition()
-
-    def pump():
-        while True:
-            try:
-                chunk, _ = listen.recvfrom(65536)
-            except OSError:
-                return
-            with cond:
-                data.extend(chunk)
-                cond.notify_all()
-
-    threading.Thread(target=pump, daemon=True).start()
-
-    class Out:
-        def __len__(self):
-            with cond:
-                return len(data)
-
-        def wait_for(self, needle, start=0, timeout=TIMEOUT):
-            deadline = time.monotonic() + timeout
-            with cond:
-                while data.find(needle, start) < 0:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        sys.exit(f"QEMU direct: no {needle!r}")
-                    cond.wait(left)
-
     try:
-        out = Out()
+        out = Reader(lambda: listen.recvfrom(65536)[0])
         out.wait_for(b"guest: flood: ready")
         # QEMU's socket is connected to ours: keys must come from the same address.
         return keystrokes(lambda b: listen.sendto(b, ("127.0.0.1", port_in)), out, lambda b: b)
